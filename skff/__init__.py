@@ -1,0 +1,15 @@
+"""skff: Forward-Forward networks as scikit-learn estimators, on PyTorch."""
+
+__version__ = "0.1.0"
+
+from ._base import resolve_device  # noqa: E402
+from ._classifier import FFClassifier  # noqa: E402
+from .exceptions import DivergenceError, ModelFormatError  # noqa: E402
+
+__all__ = [
+    "DivergenceError",
+    "FFClassifier",
+    "ModelFormatError",
+    "__version__",
+    "resolve_device",
+]

@@ -1,0 +1,452 @@
+"""FFClassifier: a feed-forward Forward-Forward network as a scikit-learn classifier."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+from scipy.special import log_softmax
+from sklearn.base import ClassifierMixin, _fit_context
+from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from ._base import BaseFF, resolve_device
+from ._batching import ArraySource
+from .core import FFNet
+
+# architecture fixed at construction; warm starts must keep it
+_ARCH = (
+    "n_features",
+    "n_classes",
+    "hidden_sizes",
+    "label_injection",
+    "readout_skip_first",
+)
+
+
+class FFClassifier(ClassifierMixin, BaseFF):
+    """Feed-forward network trained with the Forward-Forward algorithm.
+
+    Every layer is trained on its own local objective: high goodness (mean or
+    sum of squared activities) for *positive* data (an input with its true
+    label) and low goodness for *negative* data (the same input with a wrong
+    label). Each layer updates right after its own forward pass and passes only
+    the direction of its activity vector (RMS-normalized, detached) to the next
+    layer: no gradient ever crosses a layer.
+
+    Parameters
+    ----------
+    n_layers : int, default=2
+        Number of hidden layers.
+    hidden_size : int, default=500
+        Width of each hidden layer.
+    loss : {"symba", "logistic"}, default="symba"
+        Local loss. ``"logistic"`` is Hinton's ``sigmoid(goodness - threshold)``
+        likelihood; ``"symba"`` the symmetric pairwise loss
+        ``softplus(-symba_scale * (g_pos - g_neg))``, which compares each
+        positive with its own negative and needs no threshold.
+    goodness : {"mean", "sum"}, default="mean"
+        Mean or sum of the squared activities of a layer.
+    threshold : float, default=2.0
+        Goodness threshold of the logistic loss.
+    symba_scale : float, default=4.0
+        Scale of the SymBa loss.
+    label_injection : {"concat", "overlay"}, default="concat"
+        ``"concat"`` appends a one-hot label to the features; ``"overlay"``
+        writes it over the first ``n_classes`` features (Hinton's choice for
+        images with a blank border).
+    label_strength : float, default=5.0
+        Value of the one-hot label entry; the neutral label used by the
+        softmax readout is ``label_strength / n_classes`` for every class.
+    negatives : {"hard", "uniform", "hardest"}, default="hard"
+        How the wrong label of each negative example is chosen, afresh for every
+        mini-batch: in proportion to the softmax head's probabilities of the
+        wrong classes (``"hard"``, Hinton's recipe), uniformly among the other
+        classes (``"uniform"``), or the most probable wrong class
+        (``"hardest"``). The true label is never drawn.
+    peer_normalization : float, default=0.0
+        Strength of peer normalization, which pulls each unit's running mean
+        activity toward the layer's mean (0 disables it; Hinton used 0.03).
+    readout : {"goodness", "softmax", "both"}, default="goodness"
+        How ``predict_proba`` scores the classes. ``"goodness"`` runs the net
+        with every label and takes a softmax over the summed goodness;
+        ``"softmax"`` runs it once with the neutral label through a linear
+        softmax head trained on the (detached) normalized activities;
+        ``"both"`` adds the two log-probabilities.
+    readout_skip_first : bool, default=False
+        Leave the first layer out of both readouts (Hinton's choice for deeper
+        nets).
+    alpha : float, default=0.0
+        L2 penalty (weight decay) of every layer's optimizer.
+    learning_rate_init : float, default=0.01
+        Learning rate of each layer's Adam optimizer.
+    learning_rate : {"constant", "linear"}, default="constant"
+        Schedule: ``"linear"`` keeps the rate for the first half of ``max_iter``
+        and then decays it linearly towards zero (Hinton's schedule).
+    max_iter : int, default=60
+        Number of epochs (passes over the data).
+    batch_size : int, default=100
+        Mini-batch size (clipped to the number of samples).
+    early_stopping : bool, default=False
+        Hold out ``validation_fraction`` of the training data (stratified), stop
+        when its accuracy has not improved by ``tol`` for ``n_iter_no_change``
+        epochs, and restore the best weights.
+    validation_fraction : float, default=0.1
+        Share of the training data held out for early stopping.
+    n_iter_no_change : int or "inf", default=10
+        Patience of early stopping, in epochs.
+    tol : float, default=1e-4
+        Minimum improvement of the validation accuracy that resets the patience.
+    warm_start : bool, default=False
+        Reuse the trained weights on the next call to ``fit`` (the optimizers
+        restart).
+    device : str, default="auto"
+        ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
+        ``"cuda:N"`` or ``"mps"``. Resolved in ``fit``; an unavailable device
+        raises ``ValueError``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initial weights, the shuffling and the negative labels. With a
+        fixed value, refits on the CPU are bit-identical.
+    verbose : int, default=0
+        Show a progress bar with per-layer losses (and validation accuracy)
+        after every epoch.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run by the last call to ``fit`` (by all calls to ``partial_fit``).
+    loss_curve_ : list of list of float
+        For every epoch, the mean loss of each layer, then of the softmax head.
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch, with ``early_stopping=True``.
+    best_validation_score_ : float or None
+        Best validation accuracy, with ``early_stopping=True``.
+    core_ : skff.core.FFNet
+        The trained torch network (on the CPU after unpickling).
+    device_ : str
+        The device the model was trained on.
+
+    See Also
+    --------
+    FFRecurrentClassifier : Forward-Forward network with top-down recurrence.
+    sklearn.neural_network.MLPClassifier : A backprop-trained network.
+
+    References
+    ----------
+    G. Hinton, "The Forward-Forward Algorithm: Some Preliminary Investigations",
+    2022, arXiv:2212.13345.
+
+    S. Lee and H. Song, "Symmetric Forward-Forward Algorithm (SymBa)", 2023,
+    arXiv:2303.08418.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skff import FFClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = FFClassifier(n_layers=2, hidden_size=100, max_iter=5, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.8
+    True
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFF._parameter_constraints,
+        "loss": [StrOptions({"symba", "logistic"})],
+        "goodness": [StrOptions({"mean", "sum"})],
+        "threshold": [Real],
+        "symba_scale": [Interval(Real, 0, None, closed="neither")],
+        "label_injection": [StrOptions({"concat", "overlay"})],
+        "label_strength": [Interval(Real, 0, None, closed="neither")],
+        "negatives": [StrOptions({"hard", "uniform", "hardest"})],
+        "peer_normalization": [Interval(Real, 0, None, closed="left")],
+        "readout": [StrOptions({"goodness", "softmax", "both"})],
+        "readout_skip_first": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        n_layers=2,
+        hidden_size=500,
+        *,
+        loss="symba",
+        goodness="mean",
+        threshold=2.0,
+        symba_scale=4.0,
+        label_injection="concat",
+        label_strength=5.0,
+        negatives="hard",
+        peer_normalization=0.0,
+        readout="goodness",
+        readout_skip_first=False,
+        alpha=0.0,
+        learning_rate_init=0.01,
+        learning_rate="constant",
+        max_iter=60,
+        batch_size=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        device="auto",
+        random_state=None,
+        verbose=0,
+    ):
+        self.n_layers = n_layers
+        self.hidden_size = hidden_size
+        self.loss = loss
+        self.goodness = goodness
+        self.threshold = threshold
+        self.symba_scale = symba_scale
+        self.label_injection = label_injection
+        self.label_strength = label_strength
+        self.negatives = negatives
+        self.peer_normalization = peer_normalization
+        self.readout = readout
+        self.readout_skip_first = readout_skip_first
+        self.alpha = alpha
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+    # -- fitting -------------------------------------------------------------------
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Train the network on ``(X, y)``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. Scale features to comparable ranges (e.g. [0, 1] or
+            standardized). Sparse matrices are densified one batch at a time.
+        y : array-like of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        self : FFClassifier
+            The fitted classifier.
+        """
+        warm = self.warm_start and hasattr(self, "core_")
+        return self._fit(X, y, classes=None, incremental=False, reset=not warm)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y, classes=None):
+        """Train for one epoch on ``(X, y)``, keeping the current weights.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Class labels, all in ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class that will ever be seen; required on the first call,
+            ignored afterwards.
+
+        Returns
+        -------
+        self : FFClassifier
+            The updated classifier.
+        """
+        first = not hasattr(self, "core_")
+        if first and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        return self._fit(X, y, classes=classes, incremental=True, reset=first)
+
+    def _fit(self, X, y, *, classes, incremental, reset):
+        X, y = validate_data(
+            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
+        )
+        check_classification_targets(y)
+        if reset:
+            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
+            if len(self.classes_) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} can't train when only one class is present "
+                    f"(got only {self.classes_[0]!r})."
+                )
+        unseen = np.setdiff1d(np.unique(y), self.classes_)
+        if unseen.size:
+            raise ValueError(
+                f"y has labels {unseen.tolist()} that are not in classes_ "
+                f"{self.classes_.tolist()}."
+            )
+        y_enc = np.searchsorted(self.classes_, y)
+
+        device = resolve_device(self.device)
+        self.device_ = str(device)
+        if reset:
+            self._seed = self._make_seed()
+            self.core_ = self._build_core(X.shape[1]).to(device)
+            self._reset_history()
+        else:
+            self._check_architecture()
+            self.core_.to(device)
+            if not incremental:
+                self.n_iter_ = 0
+        self._configure_core(restart_optimizers=reset or not incremental)
+
+        validation = None
+        if self.early_stopping and not incremental:
+            X, X_val, y_enc, y_val = train_test_split(
+                X,
+                y_enc,
+                test_size=self.validation_fraction,
+                random_state=self._seed,
+                stratify=y_enc,
+            )
+            if self.validation_scores_ is None:
+                self.validation_scores_ = []
+            validation = (ArraySource(X_val, device), y_val)
+        n_epochs = 1 if incremental else self.max_iter
+        self._run_epochs(
+            self.core_,
+            ArraySource(X, device),
+            torch.as_tensor(y_enc, dtype=torch.int64),
+            n_epochs,
+            validation=validation,
+        )
+        return self
+
+    def _build_core(self, n_features: int) -> FFNet:
+        return FFNet(
+            n_features,
+            len(self.classes_),
+            [self.hidden_size] * self.n_layers,
+            label_injection=self.label_injection,
+            label_strength=self.label_strength,
+            goodness=self.goodness,
+            loss=self.loss,
+            threshold=self.threshold,
+            alpha=self.symba_scale,
+            peer_normalization=self.peer_normalization,
+            readout_skip_first=self.readout_skip_first,
+            seed=self._seed,
+        )
+
+    def _check_architecture(self) -> None:
+        have = self.core_.get_config()
+        expected = dict(
+            n_features=self.n_features_in_,
+            n_classes=len(self.classes_),
+            hidden_sizes=[self.hidden_size] * self.n_layers,
+            label_injection=self.label_injection,
+            readout_skip_first=bool(self.readout_skip_first),
+        )
+        changed = [k for k in _ARCH if have[k] != expected[k]]
+        if changed:
+            raise ValueError(
+                f"warm_start/partial_fit continue training the same network, but "
+                f"{', '.join(changed)} changed since it was built. Set "
+                "warm_start=False to train a new one."
+            )
+
+    def _configure_core(self, restart_optimizers: bool) -> None:
+        core = self.core_
+        # options that may change between warm starts
+        core.goodness_kind, core.loss_kind = self.goodness, self.loss
+        core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
+        core.peer_normalization = float(self.peer_normalization)
+        core.configure_training(
+            learning_rate=self.learning_rate_init,
+            weight_decay=self.alpha,
+            negatives=self.negatives,
+            reset=restart_optimizers or not core.is_configured,
+        )
+
+    def _validation_score(self, core, source, y_val) -> float:
+        logp = self._map_rows(source, self._log_scores_batch, self._row_elements())
+        return float((logp.argmax(axis=1) == y_val).mean())
+
+    # -- prediction ----------------------------------------------------------------
+    def _row_elements(self) -> int:
+        return len(self.classes_) * self.hidden_size
+
+    def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
+        core = self.core_
+        parts = []
+        if self.readout in ("goodness", "both"):
+            parts.append(
+                log_softmax(core.label_logits(xb).double().cpu().numpy(), axis=1)
+            )
+        if self.readout in ("softmax", "both"):
+            parts.append(
+                log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
+            )
+        return log_softmax(sum(parts), axis=1)
+
+    def predict_log_proba(self, X):
+        """Log of the class probabilities of the chosen ``readout``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Log-probabilities, columns in the order of ``classes_``.
+        """
+        check_is_fitted(self)
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+        source = ArraySource(X, self._core_device())
+        return self._map_rows(source, self._log_scores_batch, self._row_elements())
+
+    def predict_proba(self, X):
+        """Class probabilities of the chosen ``readout``.
+
+        With ``readout="goodness"`` they are a softmax over the goodness summed
+        across the readout layers for each label.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray of shape (n_samples, n_classes)
+            Probabilities, columns in the order of ``classes_``; rows sum to 1.
+        """
+        return np.exp(self.predict_log_proba(X))
+
+    def predict(self, X):
+        """Most probable class of each sample.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_samples,)
+            Predicted labels (the argmax of ``predict_proba``).
+        """
+        check_is_fitted(self)
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

@@ -1,0 +1,41 @@
+"""Torch cores of skff: Forward-Forward networks with strictly layer-local training.
+
+Nothing in this subpackage imports scikit-learn. A core is a small
+:class:`torch.nn.Module` with the interface the estimators rely on:
+
+``train_step(x, y, generator)``
+    One mini-batch of Forward-Forward training; every layer updates from its own
+    loss right after its own forward pass. Returns a 1-D tensor of losses (one per
+    layer, then the readout head's).
+``label_logits(x)`` / ``head_logits(x)``
+    Scores for every class: per-label goodness, or the one-pass softmax head.
+``configure_training(...)``, ``set_learning_rate(lr)``
+    Optimizers and training options.
+``get_config()``
+    Keyword arguments that rebuild the core (used for persistence).
+"""
+
+from .feedforward import FFNet
+from .functional import ff_loss, goodness, rms_normalize
+from .layers import FFLinear
+from .negatives import (
+    hardest_wrong_labels,
+    sample_wrong_labels,
+    uniform_wrong_labels,
+)
+from .recurrent import RecurrentFFNet
+
+CORES = {cls.__name__: cls for cls in (FFNet, RecurrentFFNet)}
+
+__all__ = [
+    "CORES",
+    "FFLinear",
+    "FFNet",
+    "RecurrentFFNet",
+    "ff_loss",
+    "goodness",
+    "hardest_wrong_labels",
+    "rms_normalize",
+    "sample_wrong_labels",
+    "uniform_wrong_labels",
+]

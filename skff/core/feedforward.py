@@ -1,0 +1,212 @@
+"""The feed-forward Forward-Forward network (label in the input)."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .functional import goodness, rms_normalize
+from .layers import FFLinear, LinearHead, LocalTrainingMixin
+
+LABEL_INJECTIONS = ("concat", "overlay")
+
+
+class FFNet(LocalTrainingMixin, nn.Module):
+    """A stack of ReLU layers trained with Forward-Forward.
+
+    The label enters the first layer: ``concat`` appends a one-hot vector to the
+    features, ``overlay`` writes it over the first ``n_classes`` features
+    (Hinton's choice for MNIST, whose border pixels are blank). Either way the
+    first layer's pre-activation is ``W_x x + b + s * W_y[:, label]``, so the
+    input part ``W_x x + b`` is computed once and each label only adds a column:
+    scoring every label costs one first-layer matmul, not ``n_classes``.
+
+    Each layer's output is RMS-normalized before the next layer, and every layer
+    minimizes its own loss on its own detached input.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+        Input width and number of labels.
+    hidden_sizes : sequence of int
+        Width of each layer.
+    label_injection : {"concat", "overlay"}
+    label_strength : float
+        Value of the one-hot label entry (the neutral label is
+        ``label_strength / n_classes`` everywhere).
+    goodness : {"mean", "sum"}
+    loss : {"logistic", "symba"}
+    threshold : float
+        Goodness threshold of the logistic loss.
+    alpha : float
+        Scale of the symmetric (SymBa) loss.
+    peer_normalization : float
+        Strength of peer normalization (0 disables it).
+    readout_skip_first : bool
+        Leave the first layer out of the goodness and softmax readouts.
+    seed : int
+        Seed of the initial weights.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden_sizes=(500, 500),
+        *,
+        label_injection: str = "concat",
+        label_strength: float = 1.0,
+        goodness: str = "mean",
+        loss: str = "logistic",
+        threshold: float = 2.0,
+        alpha: float = 4.0,
+        peer_normalization: float = 0.0,
+        readout_skip_first: bool = False,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if label_injection not in LABEL_INJECTIONS:
+            raise ValueError(f"unknown label_injection {label_injection!r}")
+        if label_injection == "overlay" and n_features < n_classes:
+            raise ValueError(
+                f"label_injection='overlay' writes the label over the first "
+                f"n_classes={n_classes} features, but X has only {n_features}."
+            )
+        if len(hidden_sizes) < 1 or (readout_skip_first and len(hidden_sizes) < 2):
+            raise ValueError("readout_skip_first needs at least two layers")
+        self._config = dict(
+            n_features=int(n_features),
+            n_classes=int(n_classes),
+            hidden_sizes=[int(h) for h in hidden_sizes],
+            label_injection=label_injection,
+            label_strength=float(label_strength),
+            goodness=goodness,
+            loss=loss,
+            threshold=float(threshold),
+            alpha=float(alpha),
+            peer_normalization=float(peer_normalization),
+            readout_skip_first=bool(readout_skip_first),
+            seed=int(seed),
+        )
+        self._init_local_options(goodness, loss, threshold, alpha, peer_normalization)
+        self.n_features = n_features
+        self.n_classes = n_classes
+        self.label_injection = label_injection
+        self.label_strength = float(label_strength)
+        self.first_readout = 1 if readout_skip_first else 0
+
+        gen = torch.Generator().manual_seed(int(seed))
+        n_in = n_features + n_classes if label_injection == "concat" else n_features
+        sizes = [n_in, *hidden_sizes]
+        self.layers = nn.ModuleList(
+            FFLinear(sizes[i], sizes[i + 1], gen) for i in range(len(hidden_sizes))
+        )
+        self.head = LinearHead(sum(hidden_sizes[self.first_readout :]), n_classes)
+        self.peer_means = [None] * len(hidden_sizes)
+        for i, h in enumerate(hidden_sizes):
+            self.register_buffer(f"peer_mean_{i}", torch.full((h,), 0.5))
+            self.peer_means[i] = getattr(self, f"peer_mean_{i}")
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        self.peer_means = [
+            getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))
+        ]
+        return out
+
+    def get_config(self) -> dict:
+        """Keyword arguments that rebuild this core."""
+        return dict(self._config)
+
+    # -- first layer: input part once, label part per label ---------------------
+    def _input_part(self, x: torch.Tensor) -> torch.Tensor:
+        layer = self.layers[0]
+        if self.label_injection == "concat":
+            return F.linear(x, layer.weight[:, : self.n_features], layer.bias)
+        c = self.n_classes
+        return F.linear(x[:, c:], layer.weight[:, c:], layer.bias)
+
+    def _label_columns(self) -> torch.Tensor:
+        """(n_classes, width) contribution of each one-hot label to layer 1."""
+        w = self.layers[0].weight
+        if self.label_injection == "concat":
+            cols = w[:, self.n_features :]
+        else:
+            cols = w[:, : self.n_classes]
+        return self.label_strength * cols.t()
+
+    def _neutral_column(self) -> torch.Tensor:
+        return self._label_columns().mean(dim=0)
+
+    def _propagate(self, h: torch.Tensor) -> list:
+        """Activities of every layer, given the first layer's activities."""
+        out = [h]
+        for layer in self.layers[1:]:
+            h = layer(rms_normalize(h))
+            out.append(h)
+        return out
+
+    def neutral_features(self, x: torch.Tensor, input_part=None) -> torch.Tensor:
+        """Normalized activities of the readout layers under the neutral label,
+        concatenated: the input of the softmax head."""
+        if input_part is None:
+            input_part = self._input_part(x)
+        hs = self._propagate(F.relu(input_part + self._neutral_column()))
+        return torch.cat([rms_normalize(h) for h in hs[self.first_readout :]], dim=1)
+
+    # -- readouts ------------------------------------------------------------------
+    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """One-pass readout: the softmax head on the neutral-label activities."""
+        return self.head(self.neutral_features(x))
+
+    def label_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-label readout: goodness summed over the readout layers for every
+        label, shape (n, n_classes). The input part of layer 1 is computed once."""
+        n, c = x.shape[0], self.n_classes
+        part = self._input_part(x)
+        h = F.relu(part.unsqueeze(1) + self._label_columns().unsqueeze(0))
+        h = h.reshape(n * c, -1)
+        scores = torch.zeros(n * c, device=x.device, dtype=h.dtype)
+        for i, hi in enumerate(self._propagate(h)):
+            if i >= self.first_readout:
+                scores += goodness(hi, self.goodness_kind)
+        scale = self.alpha if self.loss_kind == "symba" else 1.0
+        return scale * scores.view(n, c)
+
+    def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """Goodness of every layer for the given labels, shape (n, n_layers)."""
+        part = self._input_part(x)
+        hs = self._propagate(F.relu(part + self._label_columns()[labels]))
+        return torch.stack([goodness(h, self.goodness_kind) for h in hs], dim=1)
+
+    # -- training ------------------------------------------------------------------
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor, generator=None
+    ) -> torch.Tensor:
+        """One mini-batch of Forward-Forward training.
+
+        A neutral-label pass (no gradient into the layers) trains the softmax head
+        and gives the class probabilities that hard negatives are drawn from; then
+        each layer sees positives (true label) and negatives (a wrong label) in
+        one batch, takes one step on its own loss, and hands its detached,
+        normalized activities to the next layer.
+
+        Returns the losses of each layer and of the head (1-D tensor).
+        """
+        n = x.shape[0]
+        part = self._input_part(x)
+        with torch.no_grad():
+            feats = self.neutral_features(x, part.detach())
+        head_loss, probs = self.update_head(feats, y)
+        y_neg = self.negative_labels(y, self.n_classes, probs, generator)
+
+        cols = self._label_columns()
+        h = F.relu(torch.cat([part + cols[y], part + cols[y_neg]]))
+        losses = []
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                h = layer(rms_normalize(h.detach()))
+            loss = self.layer_loss(i, h, n)
+            self.update_layer(i, loss)
+            losses.append(loss.detach())
+        losses.append(head_loss)
+        return torch.stack(losses)

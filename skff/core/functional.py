@@ -1,0 +1,50 @@
+"""Goodness, Forward-Forward losses and length normalization (pure functions)."""
+
+import torch
+import torch.nn.functional as F
+
+GOODNESS = ("mean", "sum")
+LOSSES = ("logistic", "symba")
+
+
+def rms_normalize(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
+    """Divide each row by its root mean square, so only its direction passes on.
+
+    The length of a layer's activity vector carries its goodness; removing it
+    forces the next layer to use the relative activities (Hinton, 2022).
+    """
+    return h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + eps)
+
+
+def goodness(h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
+    """Goodness of each row of activities: the mean or sum of squares."""
+    sq = h.pow(2)
+    if kind == "mean":
+        return sq.mean(dim=-1)
+    if kind == "sum":
+        return sq.sum(dim=-1)
+    raise ValueError(f"unknown goodness {kind!r}; expected one of {GOODNESS}")
+
+
+def ff_loss(
+    g_pos: torch.Tensor,
+    g_neg: torch.Tensor,
+    *,
+    kind: str = "logistic",
+    threshold: float = 2.0,
+    alpha: float = 4.0,
+) -> torch.Tensor:
+    """Local Forward-Forward loss of one layer.
+
+    ``logistic``: ``p(positive) = sigmoid(g - threshold)``; the loss is the mean
+    negative log-likelihood over the positive and the negative rows.
+    ``symba``: the symmetric pairwise loss ``softplus(-alpha * (g_pos - g_neg))``
+    of Lee & Song (2023), with each positive paired with its own negative.
+    """
+    if kind == "logistic":
+        return 0.5 * (
+            F.softplus(threshold - g_pos).mean() + F.softplus(g_neg - threshold).mean()
+        )
+    if kind == "symba":
+        return F.softplus(-alpha * (g_pos - g_neg)).mean()
+    raise ValueError(f"unknown loss {kind!r}; expected one of {LOSSES}")

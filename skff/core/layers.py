@@ -1,0 +1,149 @@
+"""Building blocks: a seeded ReLU layer and the shared machinery of every core."""
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .functional import ff_loss, goodness
+from .negatives import hardest_wrong_labels, sample_wrong_labels, uniform_wrong_labels
+
+NEGATIVES = ("hard", "uniform", "hardest")
+
+
+class FFLinear(nn.Module):
+    """A fully connected ReLU layer whose initial weights come from a generator.
+
+    Weights are drawn uniformly in ``±1/sqrt(in_features)`` (PyTorch's default
+    scale for ``nn.Linear``), biases start at zero.
+    """
+
+    def __init__(self, in_features: int, out_features: int, generator=None):
+        super().__init__()
+        bound = 1.0 / math.sqrt(in_features)
+        w = torch.rand(out_features, in_features, generator=generator) * 2 - 1
+        self.weight = nn.Parameter(w * bound)
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(F.linear(x, self.weight, self.bias))
+
+
+class LinearHead(nn.Module):
+    """A linear readout starting at zero (uniform predictions, no RNG used)."""
+
+    def __init__(self, in_features: int, out_features: int):
+        super().__init__()
+        self.weight = nn.Parameter(torch.zeros(out_features, in_features))
+        self.bias = nn.Parameter(torch.zeros(out_features))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.linear(x, self.weight, self.bias)
+
+
+class LocalTrainingMixin:
+    """What every core shares: one optimizer per layer (and one for the readout
+    head), the local loss with optional peer normalization, the choice of
+    negative labels, and the learning-rate hook.
+
+    A class using it defines ``self.layers`` (the FF layers, each trained on its
+    own loss), ``self.head`` (a linear softmax readout, trained on detached
+    features) and ``self.peer_means`` (a buffer per layer).
+    """
+
+    def _init_local_options(self, goodness, loss, threshold, alpha, peer_normalization):
+        self.goodness_kind = goodness
+        self.loss_kind = loss
+        self.threshold = float(threshold)
+        self.alpha = float(alpha)
+        self.peer_normalization = float(peer_normalization)
+        self.negatives = "hard"
+        self._optimizers = None
+
+    def configure_training(
+        self,
+        *,
+        learning_rate: float,
+        weight_decay: float = 0.0,
+        head_learning_rate: float | None = None,
+        negatives: str = "hard",
+        reset: bool = True,
+    ) -> None:
+        """Create (or keep, with ``reset=False``) one Adam optimizer per layer."""
+        if negatives not in NEGATIVES:
+            raise ValueError(f"unknown negatives {negatives!r}; expected {NEGATIVES}")
+        self.negatives = negatives
+        head_lr = learning_rate if head_learning_rate is None else head_learning_rate
+        if self._optimizers is None or reset:
+            self._optimizers = [
+                torch.optim.Adam(
+                    layer.parameters(), lr=learning_rate, weight_decay=weight_decay
+                )
+                for layer in self.layers
+            ]
+            self._head_optimizer = torch.optim.Adam(
+                self.head.parameters(), lr=head_lr, weight_decay=weight_decay
+            )
+        self._lr_ratio = head_lr / learning_rate
+        self.set_learning_rate(learning_rate)
+
+    @property
+    def is_configured(self) -> bool:
+        return self._optimizers is not None
+
+    def set_learning_rate(self, learning_rate: float) -> None:
+        for opt in self._optimizers:
+            for group in opt.param_groups:
+                group["lr"] = learning_rate
+        for group in self._head_optimizer.param_groups:
+            group["lr"] = learning_rate * self._lr_ratio
+
+    # -- the local objective -------------------------------------------------------
+    def layer_loss(self, i: int, h: torch.Tensor, n_pos: int) -> torch.Tensor:
+        """Loss of layer ``i`` on activities ``h``: positives in the first
+        ``n_pos`` rows, their negatives (paired row by row) after them."""
+        g = goodness(h, self.goodness_kind)
+        loss = ff_loss(
+            g[:n_pos],
+            g[n_pos:],
+            kind=self.loss_kind,
+            threshold=self.threshold,
+            alpha=self.alpha,
+        )
+        if self.peer_normalization > 0:
+            # pull each unit's running mean activity toward the layer's mean
+            # activity, reviving dead units and calming hysterical ones
+            buf = self.peer_means[i]
+            running = 0.9 * buf + 0.1 * h[:n_pos].mean(dim=0)
+            loss = (
+                loss
+                + self.peer_normalization * (running - running.mean()).pow(2).mean()
+            )
+            buf.copy_(running.detach())
+        return loss
+
+    def update_layer(self, i: int, loss: torch.Tensor) -> None:
+        """One local optimizer step for layer ``i``; no gradient leaves it."""
+        opt = self._optimizers[i]
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    def update_head(self, features: torch.Tensor, y: torch.Tensor) -> tuple:
+        """Train the linear softmax head on detached features; return its loss
+        and its (detached) class probabilities."""
+        logits = self.head(features.detach())
+        loss = F.cross_entropy(logits, y)
+        self._head_optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self._head_optimizer.step()
+        return loss.detach(), torch.softmax(logits.detach(), dim=1)
+
+    def negative_labels(self, y, n_classes, probs=None, generator=None):
+        """Wrong labels for the negative pass, by ``self.negatives``."""
+        if self.negatives == "uniform" or probs is None:
+            return uniform_wrong_labels(y, n_classes, generator)
+        if self.negatives == "hard":
+            return sample_wrong_labels(probs, y, generator)
+        return hardest_wrong_labels(probs, y)

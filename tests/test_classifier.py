@@ -1,0 +1,284 @@
+"""FFClassifier: accuracy on real data, the algorithm's guarantees, fitting modes."""
+
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+import torch
+
+from skff import DivergenceError, FFClassifier
+from skff.core import FFNet
+
+FAST = dict(n_layers=2, hidden_size=64, max_iter=15, batch_size=50, device="cpu")
+
+
+def test_digits_default_accuracy(digits_split):
+    """Acceptance: the default FFClassifier reaches >= 97% on digits (70/30)."""
+    X_tr, X_te, y_tr, y_te = digits_split
+    clf = FFClassifier(random_state=0).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) >= 0.97
+    assert clf.n_iter_ == clf.max_iter == len(clf.loss_curve_)
+    # every layer learned to separate positive from negative data
+    first, last = np.array(clf.loss_curve_[0]), np.array(clf.loss_curve_[-1])
+    assert np.all(last[:-1] < 0.5 * first[:-1])
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(readout="softmax"),
+        dict(readout="both", negatives="uniform"),
+        dict(peer_normalization=0.03, readout_skip_first=True, learning_rate="linear"),
+        dict(loss="logistic", learning_rate_init=0.03, max_iter=30),
+        dict(goodness="sum", loss="logistic", threshold=64.0, max_iter=30),
+        dict(label_injection="overlay", negatives="hardest", max_iter=30),
+    ],
+)
+def test_variants_learn(small_digits, params):
+    """Every loss, goodness, label injection, negative strategy and readout
+    learns digits from 300 samples (chance is 10%)."""
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = FFClassifier(**{**FAST, **params}, random_state=0).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) > 0.8
+
+
+def test_predict_proba_is_a_distribution(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    for readout in ("goodness", "softmax", "both"):
+        clf = FFClassifier(**FAST, readout=readout, random_state=0).fit(X_tr, y_tr)
+        proba = clf.predict_proba(X_te)
+        assert proba.shape == (len(X_te), 10)
+        assert np.all(np.isfinite(proba)) and np.all(proba >= 0)
+        np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-10)
+        np.testing.assert_array_equal(
+            clf.predict(X_te), clf.classes_[proba.argmax(axis=1)]
+        )
+        np.testing.assert_allclose(
+            np.exp(clf.predict_log_proba(X_te)), proba, rtol=1e-12
+        )
+
+
+def test_string_labels_and_classes(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    names = np.array([f"digit-{d}" for d in range(10)])
+    clf = FFClassifier(**FAST, random_state=0).fit(X_tr, names[y_tr])
+    np.testing.assert_array_equal(clf.classes_, np.sort(names))
+    assert set(clf.predict(X_te)) <= set(names)
+
+
+def test_refit_is_bit_identical(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    a = FFClassifier(**FAST, random_state=3).fit(X_tr, y_tr)
+    b = FFClassifier(**FAST, random_state=3).fit(X_tr, y_tr)
+    np.testing.assert_array_equal(a.predict_proba(X_te), b.predict_proba(X_te))
+    assert a.loss_curve_ == b.loss_curve_
+    c = FFClassifier(**FAST, random_state=4).fit(X_tr, y_tr)
+    assert not np.array_equal(a.predict_proba(X_te), c.predict_proba(X_te))
+
+
+def test_no_global_rng_touched(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    torch_state = torch.get_rng_state()
+    np_state = np.random.get_state()[1].copy()
+    FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
+    assert torch.equal(torch.get_rng_state(), torch_state)
+    np.testing.assert_array_equal(np.random.get_state()[1], np_state)
+
+
+def test_sparse_input_matches_dense(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    dense = FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
+    for fmt in ("csr", "csc", "coo"):
+        sparse = FFClassifier(**FAST, random_state=0).fit(
+            sp.random(1, 1).asformat(fmt).__class__(X_tr), y_tr
+        )
+        np.testing.assert_allclose(
+            sparse.predict_proba(sp.csr_matrix(X_te)),
+            dense.predict_proba(X_te),
+            rtol=1e-6,
+            atol=1e-9,
+        )
+
+
+def test_dataframe_feature_names(small_digits):
+    pd = pytest.importorskip("pandas")
+    X_tr, X_te, y_tr, _ = small_digits
+    cols = [f"px{i}" for i in range(X_tr.shape[1])]
+    clf = FFClassifier(**FAST, random_state=0).fit(
+        pd.DataFrame(X_tr, columns=cols), y_tr
+    )
+    np.testing.assert_array_equal(clf.feature_names_in_, cols)
+    assert clf.predict(pd.DataFrame(X_te, columns=cols)).shape == (len(X_te),)
+
+
+def test_partial_fit_epochs(small_digits):
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = FFClassifier(**FAST, random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X_tr, y_tr)
+    for _ in range(15):
+        clf.partial_fit(X_tr, y_tr, classes=np.arange(10))
+    assert clf.n_iter_ == 15 and len(clf.loss_curve_) == 15
+    assert clf.score(X_te, y_te) > 0.75
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X_tr, y_tr + 20)
+
+
+def test_partial_fit_classes_not_yet_seen(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    clf = FFClassifier(**FAST, random_state=0)
+    clf.partial_fit(X_tr[y_tr < 5], y_tr[y_tr < 5], classes=np.arange(10))
+    assert clf.predict_proba(X_te).shape == (len(X_te), 10)
+
+
+def test_warm_start_continues(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    clf = FFClassifier(**{**FAST, "max_iter": 3}, warm_start=True, random_state=0)
+    clf.fit(X_tr, y_tr)
+    core = clf.core_
+    clf.fit(X_tr, y_tr)
+    assert clf.core_ is core
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
+    clf.set_params(hidden_size=32)
+    with pytest.raises(ValueError, match="hidden_sizes changed"):
+        clf.fit(X_tr, y_tr)
+    # without warm_start, fit starts over
+    cold = FFClassifier(**{**FAST, "max_iter": 3}, random_state=0).fit(X_tr, y_tr)
+    cold.fit(X_tr, y_tr)
+    assert len(cold.loss_curve_) == 3
+
+
+def test_early_stopping(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    clf = FFClassifier(
+        **{**FAST, "max_iter": 200},
+        early_stopping=True,
+        n_iter_no_change=3,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.n_iter_ < 200
+    assert len(clf.validation_scores_) == clf.n_iter_
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert clf.best_validation_score_ > 0.75
+
+
+def test_verbose_progress(small_digits, capsys):
+    X_tr, _, y_tr, _ = small_digits
+    FFClassifier(**{**FAST, "max_iter": 2}, verbose=1, random_state=0).fit(X_tr, y_tr)
+    err = capsys.readouterr().err
+    assert "FFClassifier" in err and "layer 0=" in err and "head=" in err
+
+
+def test_divergence_names_layer_and_keeps_weights(small_digits):
+    X_tr, X_te, y_tr, _ = small_digits
+    clf = FFClassifier(**{**FAST, "max_iter": 2}, random_state=0).fit(X_tr, y_tr)
+    before = clf.predict_proba(X_te)
+    X_bad = X_tr * 1e30  # finite input whose squared activities overflow float32
+    clf.set_params(warm_start=True)
+    with pytest.raises(
+        DivergenceError, match=r"diverged in layer 0 at epoch 1.*learning_rate_init"
+    ):
+        clf.fit(X_bad, y_tr)
+    np.testing.assert_array_equal(clf.predict_proba(X_te), before)
+
+
+def test_keyboard_interrupt_leaves_usable_model(small_digits, monkeypatch):
+    X_tr, X_te, y_tr, _ = small_digits
+    calls = {"n": 0}
+    original = FFNet.train_step
+
+    def interrupting(self, x, y, generator=None):
+        calls["n"] += 1
+        if calls["n"] == 13:  # during the third epoch (6 batches each)
+            raise KeyboardInterrupt
+        return original(self, x, y, generator)
+
+    monkeypatch.setattr(FFNet, "train_step", interrupting)
+    clf = FFClassifier(**FAST, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted after 2 epoch"):
+        clf.fit(X_tr, y_tr)
+    assert clf.n_iter_ == 2
+    assert clf.predict(X_te).shape == (len(X_te),)
+
+
+def test_layers_are_trained_locally():
+    """No gradient crosses a layer: each layer's update depends only on its own
+    loss, so freezing one layer's input leaves the other layers' steps as they
+    were."""
+    torch.manual_seed(0)
+    x = torch.rand(32, 20)
+    y = torch.randint(0, 4, (32,))
+    net = FFNet(20, 4, [16, 16, 16], seed=0)
+    net.configure_training(learning_rate=0.1, negatives="uniform")
+    seen = []
+    for i, layer in enumerate(net.layers):
+        layer.weight.register_hook(lambda g, i=i: seen.append(i))
+    net.train_step(x, y, torch.Generator().manual_seed(0))
+    # each layer's weight got exactly one gradient, from its own loss
+    assert seen == [0, 1, 2]
+    # and the input a layer trains on carries no autograd history
+    part = net._input_part(x)
+    h = torch.relu(part + net._label_columns()[y])
+    from skff.core import rms_normalize
+
+    nxt = net.layers[1](rms_normalize(h.detach()))
+    grads = torch.autograd.grad(
+        nxt.sum(), list(net.layers[0].parameters()), allow_unused=True
+    )
+    assert all(g is None for g in grads)
+
+
+def test_label_logits_match_one_pass_per_label():
+    """The per-label readout computes layer 1's input part once; it must equal
+    running the whole net once for each label."""
+    net = FFNet(12, 5, [16, 8], label_injection="overlay", seed=1)
+    x = torch.rand(7, 12)
+    fast = net.label_logits(x)
+    slow = torch.stack(
+        [net.layer_goodness(x, torch.full((7,), c)).sum(1) for c in range(5)], dim=1
+    )
+    torch.testing.assert_close(fast, slow)
+
+
+def test_negatives_never_equal_true_label():
+    from skff.core import (
+        hardest_wrong_labels,
+        sample_wrong_labels,
+        uniform_wrong_labels,
+    )
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.randint(0, 10, (5000,), generator=g)
+    probs = torch.softmax(torch.randn(5000, 10, generator=g) * 5, dim=1)
+    probs[torch.arange(5000), y] = 1.0  # all mass on the true class
+    for neg in (
+        uniform_wrong_labels(y, 10, g),
+        sample_wrong_labels(probs, y, g),
+        hardest_wrong_labels(probs, y),
+    ):
+        assert not torch.any(neg == y)
+        assert neg.min() >= 0 and neg.max() <= 9
+    # uniform negatives cover all other classes about equally
+    counts = torch.bincount(
+        uniform_wrong_labels(torch.zeros(9000, dtype=torch.long), 10, g)
+    )
+    assert counts[0] == 0 and counts[1:].min() > 800
+
+
+def test_hard_negatives_follow_probabilities():
+    from skff.core import sample_wrong_labels
+
+    g = torch.Generator().manual_seed(0)
+    y = torch.zeros(4000, dtype=torch.long)
+    probs = torch.tensor([[0.5, 0.4, 0.1, 0.0]]).repeat(4000, 1)
+    counts = torch.bincount(sample_wrong_labels(probs, y, g), minlength=4)
+    assert counts[0] == 0
+    assert 0.75 < counts[1] / 4000 < 0.85 and counts[3] < 20
+
+
+def test_warnings_free_fit(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
