@@ -2,30 +2,13 @@
 
 from numbers import Real
 
-import numpy as np
-import torch
-from scipy.special import log_softmax
-from sklearn.base import ClassifierMixin, _fit_context
-from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseFF, resolve_device
-from ._batching import ArraySource
+from ._classifier_base import BaseFFClassifier
 from .core import FFNet
 
-# architecture fixed at construction; warm starts must keep it
-_ARCH = (
-    "n_features",
-    "n_classes",
-    "hidden_sizes",
-    "label_injection",
-    "readout_skip_first",
-)
 
-
-class FFClassifier(ClassifierMixin, BaseFF):
+class FFClassifier(BaseFFClassifier):
     """Feed-forward network trained with the Forward-Forward algorithm.
 
     Every layer is trained on its own local objective: high goodness (mean or
@@ -157,7 +140,7 @@ class FFClassifier(ClassifierMixin, BaseFF):
     """
 
     _parameter_constraints: dict = {
-        **BaseFF._parameter_constraints,
+        **BaseFFClassifier._parameter_constraints,
         "loss": [StrOptions({"symba", "logistic"})],
         "goodness": [StrOptions({"mean", "sum"})],
         "threshold": [Real],
@@ -225,111 +208,6 @@ class FFClassifier(ClassifierMixin, BaseFF):
         self.random_state = random_state
         self.verbose = verbose
 
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags
-
-    # -- fitting -------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
-        """Train the network on ``(X, y)``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data. Scale features to comparable ranges (e.g. [0, 1] or
-            standardized). Sparse matrices are densified one batch at a time.
-        y : array-like of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        self : FFClassifier
-            The fitted classifier.
-        """
-        warm = self.warm_start and hasattr(self, "core_")
-        return self._fit(X, y, classes=None, incremental=False, reset=not warm)
-
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
-        """Train for one epoch on ``(X, y)``, keeping the current weights.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Training data.
-        y : array-like of shape (n_samples,)
-            Class labels, all in ``classes``.
-        classes : array-like of shape (n_classes,), default=None
-            Every class that will ever be seen; required on the first call,
-            ignored afterwards.
-
-        Returns
-        -------
-        self : FFClassifier
-            The updated classifier.
-        """
-        first = not hasattr(self, "core_")
-        if first and classes is None:
-            raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, classes=classes, incremental=True, reset=first)
-
-    def _fit(self, X, y, *, classes, incremental, reset):
-        X, y = validate_data(
-            self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
-        )
-        check_classification_targets(y)
-        if reset:
-            self.classes_ = np.unique(y if classes is None else np.asarray(classes))
-            if len(self.classes_) < 2:
-                raise ValueError(
-                    f"{type(self).__name__} can't train when only one class is present "
-                    f"(got only {self.classes_[0]!r})."
-                )
-        unseen = np.setdiff1d(np.unique(y), self.classes_)
-        if unseen.size:
-            raise ValueError(
-                f"y has labels {unseen.tolist()} that are not in classes_ "
-                f"{self.classes_.tolist()}."
-            )
-        y_enc = np.searchsorted(self.classes_, y)
-
-        device = resolve_device(self.device)
-        self.device_ = str(device)
-        if reset:
-            self._seed = self._make_seed()
-            self.core_ = self._build_core(X.shape[1]).to(device)
-            self._reset_history()
-        else:
-            self._check_architecture()
-            self.core_.to(device)
-            if not incremental:
-                self.n_iter_ = 0
-        self._configure_core(restart_optimizers=reset or not incremental)
-
-        validation = None
-        if self.early_stopping and not incremental:
-            X, X_val, y_enc, y_val = train_test_split(
-                X,
-                y_enc,
-                test_size=self.validation_fraction,
-                random_state=self._seed,
-                stratify=y_enc,
-            )
-            if self.validation_scores_ is None:
-                self.validation_scores_ = []
-            validation = (ArraySource(X_val, device), y_val)
-        n_epochs = 1 if incremental else self.max_iter
-        self._run_epochs(
-            self.core_,
-            ArraySource(X, device),
-            torch.as_tensor(y_enc, dtype=torch.int64),
-            n_epochs,
-            validation=validation,
-        )
-        return self
-
     def _build_core(self, n_features: int) -> FFNet:
         return FFNet(
             n_features,
@@ -346,107 +224,9 @@ class FFClassifier(ClassifierMixin, BaseFF):
             seed=self._seed,
         )
 
-    def _check_architecture(self) -> None:
-        have = self.core_.get_config()
-        expected = dict(
-            n_features=self.n_features_in_,
-            n_classes=len(self.classes_),
+    def _architecture(self) -> dict:
+        return dict(
             hidden_sizes=[self.hidden_size] * self.n_layers,
             label_injection=self.label_injection,
             readout_skip_first=bool(self.readout_skip_first),
         )
-        changed = [k for k in _ARCH if have[k] != expected[k]]
-        if changed:
-            raise ValueError(
-                f"warm_start/partial_fit continue training the same network, but "
-                f"{', '.join(changed)} changed since it was built. Set "
-                "warm_start=False to train a new one."
-            )
-
-    def _configure_core(self, restart_optimizers: bool) -> None:
-        core = self.core_
-        # options that may change between warm starts
-        core.goodness_kind, core.loss_kind = self.goodness, self.loss
-        core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
-        core.peer_normalization = float(self.peer_normalization)
-        core.configure_training(
-            learning_rate=self.learning_rate_init,
-            weight_decay=self.alpha,
-            negatives=self.negatives,
-            reset=restart_optimizers or not core.is_configured,
-        )
-
-    def _validation_score(self, core, source, y_val) -> float:
-        logp = self._map_rows(source, self._log_scores_batch, self._row_elements())
-        return float((logp.argmax(axis=1) == y_val).mean())
-
-    # -- prediction ----------------------------------------------------------------
-    def _row_elements(self) -> int:
-        return len(self.classes_) * self.hidden_size
-
-    def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
-        core = self.core_
-        parts = []
-        if self.readout in ("goodness", "both"):
-            parts.append(
-                log_softmax(core.label_logits(xb).double().cpu().numpy(), axis=1)
-            )
-        if self.readout in ("softmax", "both"):
-            parts.append(
-                log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
-            )
-        return log_softmax(sum(parts), axis=1)
-
-    def predict_log_proba(self, X):
-        """Log of the class probabilities of the chosen ``readout``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray of shape (n_samples, n_classes)
-            Log-probabilities, columns in the order of ``classes_``.
-        """
-        check_is_fitted(self)
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        source = ArraySource(X, self._core_device())
-        return self._map_rows(source, self._log_scores_batch, self._row_elements())
-
-    def predict_proba(self, X):
-        """Class probabilities of the chosen ``readout``.
-
-        With ``readout="goodness"`` they are a softmax over the goodness summed
-        across the readout layers for each label.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray of shape (n_samples, n_classes)
-            Probabilities, columns in the order of ``classes_``; rows sum to 1.
-        """
-        return np.exp(self.predict_log_proba(X))
-
-    def predict(self, X):
-        """Most probable class of each sample.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray of shape (n_samples,)
-            Predicted labels (the argmax of ``predict_proba``).
-        """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]
