@@ -4,11 +4,13 @@ __version__ = "0.1.0"
 
 from ._base import resolve_device  # noqa: E402
 from ._classifier import FFClassifier  # noqa: E402
+from ._language_model import FFLanguageModel  # noqa: E402
 from .exceptions import DivergenceError, ModelFormatError  # noqa: E402
 
 __all__ = [
     "DivergenceError",
     "FFClassifier",
+    "FFLanguageModel",
     "ModelFormatError",
     "__version__",
     "resolve_device",

@@ -59,3 +59,37 @@ class ArraySource:
         if self._on_device:
             return self._X[idx.to(self._X.device)]
         return self._X[idx].to(self.device, non_blocking=True)
+
+
+class ContextSource:
+    """Fixed-length character contexts, one-hot encoded on the device.
+
+    ``ids`` is a 1-D int64 array of token ids (all documents concatenated) and
+    ``positions`` the indices of the characters to predict; the context of
+    position ``p`` is ``ids[p - context_size : p]``. Only the small id arrays
+    live on the device; each batch's one-hot rows are built there.
+    """
+
+    def __init__(self, ids, positions, context_size: int, n_tokens: int, device):
+        self.device = torch.device(device)
+        self.context_size = int(context_size)
+        self.n_tokens = int(n_tokens)
+        self._ids = torch.as_tensor(np.asarray(ids), dtype=torch.int64).to(self.device)
+        self._pos = torch.as_tensor(np.asarray(positions), dtype=torch.int64)
+        self._offsets = torch.arange(-self.context_size, 0, device=self.device)
+
+    def __len__(self) -> int:
+        return len(self._pos)
+
+    def targets(self) -> torch.Tensor:
+        """The token at every position (the positive label)."""
+        return self._ids[self._pos.to(self.device)].cpu()
+
+    def take(self, idx: torch.Tensor) -> torch.Tensor:
+        pos = self._pos[idx].to(self.device)
+        window = self._ids[pos.unsqueeze(1) + self._offsets]  # (batch, context)
+        onehot = torch.zeros(
+            len(pos), self.context_size, self.n_tokens, device=self.device
+        )
+        onehot.scatter_(2, window.unsqueeze(2), 1.0)
+        return onehot.reshape(len(pos), -1)
