@@ -2,6 +2,7 @@
 
 __version__ = "0.1.0"
 
+from ._api import train_with_forward_forward_algorithm  # noqa: E402
 from ._base import resolve_device  # noqa: E402
 from ._classifier import FFClassifier  # noqa: E402
 from ._language_model import FFLanguageModel  # noqa: E402
@@ -14,4 +15,5 @@ __all__ = [
     "ModelFormatError",
     "__version__",
     "resolve_device",
+    "train_with_forward_forward_algorithm",
 ]
