@@ -1,0 +1,289 @@
+"""Fashion-MNIST benchmark: FFClassifier against a backprop MLPClassifier.
+
+Fits :class:`skff.FFClassifier` on the 60,000 Fashion-MNIST training images,
+reports its test accuracy for each readout ("goodness", "softmax", "both"; the
+readout only affects prediction, so the network is fitted once), then fits
+``sklearn.neural_network.MLPClassifier(hidden_layer_sizes=(500, 500),
+early_stopping=True)`` on the same data for comparison. It ends with a markdown
+table, the parameter counts of both networks, the exact command line, the thread
+count and the library versions.
+
+The data come from :func:`skff.datasets.load_fashion_mnist` (Debian/Ubuntu
+package ``dataset-fashion-mnist``, or ``SKFF_FASHION_MNIST_DIR``).
+
+Run it from the repository root::
+
+    python benchmarks/fashion_mnist.py                      # defaults, 60 epochs
+    python benchmarks/fashion_mnist.py --max-iter 30 --threads 2
+    python benchmarks/fashion_mnist.py --subset 2000 --max-iter 2   # smoke test
+    python benchmarks/fashion_mnist.py --param learning_rate=linear --skip-mlp
+    python benchmarks/fashion_mnist.py --holdout 0.1 --skip-mlp     # tune on val
+
+``--param key=value`` (repeatable) passes any other FFClassifier parameter; the
+value is read as a Python literal when it is one (``0.03``, ``True``) and as a
+string otherwise. ``--holdout F`` scores on a stratified share ``F`` of the
+training data instead of the test set, for choosing settings without looking at
+the test set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime, timezone
+
+import numpy as np
+import sklearn
+import torch
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import MLPClassifier
+from threadpoolctl import threadpool_limits
+
+import skff
+from skff import FFClassifier
+from skff.datasets import load_fashion_mnist
+
+READOUTS = ("goodness", "softmax", "both")
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """Split ``key=value``; the value is a Python literal if it parses as one."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--max-iter", type=int, default=60, help="FF epochs")
+    parser.add_argument("--hidden-size", type=int, default=500)
+    parser.add_argument("--n-layers", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--device", default="cpu", help="FFClassifier device")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch intra-op threads and BLAS/OpenMP threads (threadpoolctl)",
+    )
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--skip-mlp", action="store_true", help="fit only FF")
+    parser.add_argument(
+        "--subset",
+        type=int,
+        default=None,
+        metavar="N",
+        help="use the first N training and at most N test images (quick runs)",
+    )
+    parser.add_argument(
+        "--holdout",
+        type=float,
+        default=0.0,
+        metavar="F",
+        help="score on a stratified share F of the training data, not the test set",
+    )
+    parser.add_argument(
+        "--param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra FFClassifier parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--verbose", type=int, default=0, help="FFClassifier progress bar"
+    )
+    return parser.parse_args(argv)
+
+
+def load_data(args):
+    X_train, X_test, y_train, y_test = load_fashion_mnist(return_X_y=True)
+    if args.subset is not None:
+        X_train, y_train = X_train[: args.subset], y_train[: args.subset]
+        X_test, y_test = X_test[: args.subset], y_test[: args.subset]
+    if args.holdout > 0:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X_train,
+            y_train,
+            test_size=args.holdout,
+            stratify=y_train,
+            random_state=args.random_state,
+        )
+    return X_train, X_test, y_train, y_test
+
+
+def n_params_ff(clf: FFClassifier) -> tuple[int, int]:
+    """Parameters of the FF layers and of the softmax head."""
+    layers = sum(p.numel() for p in clf.core_.layers.parameters())
+    head = sum(p.numel() for p in clf.core_.head.parameters())
+    return layers, head
+
+
+def n_params_mlp(clf: MLPClassifier) -> int:
+    return sum(w.size for w in clf.coefs_) + sum(b.size for b in clf.intercepts_)
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def timed(fn, *args):
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def run_ff(args, X_train, X_test, y_train, y_test) -> list[dict]:
+    params = dict(
+        n_layers=args.n_layers,
+        hidden_size=args.hidden_size,
+        max_iter=args.max_iter,
+        batch_size=args.batch_size,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    params.update(dict(args.param))
+    clf = FFClassifier(**params)
+    print(f"FFClassifier: {clf.get_params()}", flush=True)
+    _, fit_time = timed(clf.fit, X_train, y_train)
+    epochs = clf.n_iter_
+    print(
+        f"FF fit: {fit_time:.1f} s, {epochs} epochs, "
+        f"{fit_time / epochs:.1f} s/epoch, device {clf.device_}",
+        flush=True,
+    )
+    names = [f"layer{i}" for i in range(args.n_layers)] + ["head"]
+    print("FF loss curve (mean loss per epoch):")
+    print("  epoch  " + "  ".join(f"{n:>8}" for n in names))
+    for i, losses in enumerate(clf.loss_curve_, start=1):
+        print(f"  {i:5d}  " + "  ".join(f"{v:8.4f}" for v in losses))
+    if clf.validation_scores_:
+        scores = " ".join(f"{s:.4f}" for s in clf.validation_scores_)
+        print(f"FF early-stopping validation scores: {scores}")
+
+    layers, head = n_params_ff(clf)
+    rows = []
+    for readout in READOUTS:
+        clf.set_params(readout=readout)
+        acc, predict_time = timed(clf.score, X_test, y_test)
+        print(
+            f"FF readout={readout:<8} accuracy {acc:.4f} "
+            f"(predict {predict_time:.1f} s)",
+            flush=True,
+        )
+        rows.append(
+            dict(
+                model="FFClassifier",
+                readout=readout,
+                accuracy=acc,
+                fit_time=fit_time,
+                epochs=epochs,
+                params=f"{layers:,} + {head:,} head",
+            )
+        )
+    print(f"FF parameters: {layers:,} in the FF layers + {head:,} in the softmax head")
+    return rows
+
+
+def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
+    clf = MLPClassifier(
+        hidden_layer_sizes=(500, 500),
+        early_stopping=True,
+        random_state=args.random_state,
+    )
+    print(f"MLPClassifier: {clf.get_params()}", flush=True)
+    _, fit_time = timed(clf.fit, X_train, y_train)
+    acc = clf.score(X_test, y_test)
+    n = n_params_mlp(clf)
+    print(
+        f"MLP fit: {fit_time:.1f} s, {clf.n_iter_} epochs, "
+        f"{fit_time / clf.n_iter_:.1f} s/epoch; accuracy {acc:.4f}; "
+        f"best validation score {clf.best_validation_score_:.4f}",
+        flush=True,
+    )
+    print(f"MLP parameters: {n:,}")
+    return [
+        dict(
+            model="MLPClassifier",
+            readout="-",
+            accuracy=acc,
+            fit_time=fit_time,
+            epochs=clf.n_iter_,
+            params=f"{n:,}",
+        )
+    ]
+
+
+def markdown_table(rows: list[dict], split: str) -> str:
+    lines = [
+        f"| model | readout | {split} accuracy | fit time (s) | epochs | parameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r['model']} | {r['readout']} | {100 * r['accuracy']:.2f}% "
+            f"| {r['fit_time']:.0f} | {r['epochs']} | {r['params']} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started = datetime.now(timezone.utc)
+    X_train, X_test, y_train, y_test = load_data(args)
+    split = "validation" if args.holdout > 0 else "test"
+    print(
+        f"Fashion-MNIST: {X_train.shape[0]} train, {X_test.shape[0]} {split} "
+        f"images, {X_train.shape[1]} features, {X_train.dtype}",
+        flush=True,
+    )
+    rows = []
+    with threadpool_limits(limits=args.threads):
+        rows += run_ff(args, X_train, X_test, y_train, y_test)
+        if not args.skip_mlp:
+            rows += run_mlp(args, X_train, X_test, y_train, y_test)
+
+    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    print()
+    print(markdown_table(rows, split))
+    print()
+    print(f"command: {command}")
+    print(
+        f"threads: {args.threads} (torch.get_num_threads() = "
+        f"{torch.get_num_threads()}, threadpoolctl limit {args.threads})"
+    )
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
+        f"started {started:%Y-%m-%d %H:%M} UTC"
+    )
+    print(
+        f"versions: skff {skff.__version__}, torch {torch.__version__}, "
+        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
+        f"python {platform.python_version()}"
+    )
+
+
+if __name__ == "__main__":
+    main()
