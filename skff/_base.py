@@ -28,6 +28,24 @@ _PREDICT_ELEMENTS = 1 << 23
 _ROW_QUANTUM = 64
 
 
+#: Largest magnitude accepted in X. Goodness squares float32 activities, which
+#: overflow (to inf, then NaN) for inputs beyond about 1e18.
+MAX_ABS_INPUT = 1e15
+
+
+def check_input_scale(X) -> None:
+    """Raise a ValueError if ``X`` (dense or sparse) holds values too large for
+    float32 goodness."""
+    values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
+    if values.size and np.abs(values).max() > MAX_ABS_INPUT:
+        raise ValueError(
+            f"X has values up to {float(np.abs(values).max()):.3g}; skff computes "
+            "goodness as squared float32 activities, which overflow for inputs "
+            f"larger than about {MAX_ABS_INPUT:.0e}. Scale the features first "
+            "(e.g. with StandardScaler or MinMaxScaler)."
+        )
+
+
 def resolve_device(spec) -> torch.device:
     """Turn a device string into an available :class:`torch.device`.
 
@@ -77,6 +95,25 @@ def resolve_device(spec) -> torch.device:
         f"Unsupported device {spec!r}; expected 'auto', 'cpu', 'cuda', 'cuda:N' or "
         "'mps'."
     )
+
+
+class _device_memory_hint:
+    """Turn a device out-of-memory error during prediction into a clear one."""
+
+    def __init__(self, estimator):
+        self.name = type(estimator).__name__
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, exc, tb):
+        if exc_type is not None and issubclass(exc_type, torch.OutOfMemoryError):
+            raise MemoryError(
+                f"{self.name} ran out of device memory while predicting; predict "
+                "on fewer samples at a time, or move the model to the CPU by "
+                "pickling and loading it."
+            ) from exc
+        return False
 
 
 class BaseFF(BaseEstimator):
@@ -227,6 +264,13 @@ class BaseFF(BaseEstimator):
                 bar.update(1)
                 if stop:
                     break
+        except torch.OutOfMemoryError as exc:
+            raise MemoryError(
+                f"{type(self).__name__} ran out of memory on {device} with "
+                f"batch_size={self.batch_size} and hidden_size={self.hidden_size}. "
+                "Lower batch_size (or hidden_size), or train on another device. "
+                "The model keeps the weights of the last completed batch."
+            ) from exc
         except KeyboardInterrupt:
             warnings.warn(
                 f"Training interrupted after {self.n_iter_} epoch(s) of this call; "
@@ -259,7 +303,7 @@ class BaseFF(BaseEstimator):
         n = len(source)
         rows = self._predict_rows(row_elements)
         outs = []
-        with torch.inference_mode():
+        with torch.inference_mode(), _device_memory_hint(self):
             for start in range(0, n, rows):
                 idx = torch.arange(start, min(start + rows, n))
                 xb = source.take(idx)

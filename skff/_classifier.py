@@ -143,7 +143,7 @@ class FFClassifier(BaseFFClassifier):
         **BaseFFClassifier._parameter_constraints,
         "loss": [StrOptions({"symba", "logistic"})],
         "goodness": [StrOptions({"mean", "sum"})],
-        "threshold": [Real],
+        "threshold": [Interval(Real, None, None, closed="neither")],
         "symba_scale": [Interval(Real, 0, None, closed="neither")],
         "label_injection": [StrOptions({"concat", "overlay"})],
         "label_strength": [Interval(Real, 0, None, closed="neither")],

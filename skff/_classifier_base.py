@@ -13,7 +13,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._base import BaseFF, resolve_device
+from ._base import BaseFF, check_input_scale, resolve_device
 from ._batching import ArraySource
 
 
@@ -74,6 +74,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         X, y = validate_data(
             self, X, y, accept_sparse="csr", dtype=[np.float64, np.float32], reset=reset
         )
+        check_input_scale(X)
         check_classification_targets(y)
         if reset:
             self.classes_ = np.unique(y if classes is None else np.asarray(classes))
@@ -150,6 +151,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         core.goodness_kind, core.loss_kind = self.goodness, self.loss
         core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
         core.peer_normalization = float(self.peer_normalization)
+        core.label_strength = float(self.label_strength)
         core.configure_training(
             learning_rate=self.learning_rate_init,
             weight_decay=self.alpha,
@@ -176,7 +178,13 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             parts.append(
                 log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
             )
-        return log_softmax(sum(parts), axis=1)
+        out = log_softmax(sum(parts), axis=1)
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite scores; the model "
+                "may have diverged (refit with a smaller learning_rate_init)."
+            )
+        return out
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of the chosen ``readout``.
@@ -195,6 +203,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
+        check_input_scale(X)
         source = ArraySource(X, self._core_device())
         return self._map_rows(source, self._log_scores_batch, self._row_elements())
 

@@ -138,7 +138,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         "alphabet": [str, None],
         "loss": [StrOptions({"symba", "logistic"})],
         "goodness": [StrOptions({"mean", "sum"})],
-        "threshold": [Real],
+        "threshold": [Interval(Real, None, None, closed="neither")],
         "symba_scale": [Interval(Real, 0, None, closed="neither")],
         "label_strength": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"hard", "uniform", "hardest"})],

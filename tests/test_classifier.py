@@ -171,16 +171,18 @@ def test_verbose_progress(small_digits, capsys):
 
 
 def test_divergence_names_layer_and_keeps_weights(small_digits):
-    X_tr, X_te, y_tr, _ = small_digits
+    X_tr, _, y_tr, _ = small_digits
     clf = FFClassifier(**{**FAST, "max_iter": 2}, random_state=0).fit(X_tr, y_tr)
-    before = clf.predict_proba(X_te)
-    X_bad = X_tr * 1e30  # finite input whose squared activities overflow float32
-    clf.set_params(warm_start=True)
+    before = {k: v.clone() for k, v in clf.core_.state_dict().items()}
+    # a label strength whose squared activities overflow float32
+    clf.set_params(warm_start=True, label_strength=1e25)
     with pytest.raises(
         DivergenceError, match=r"diverged in layer 0 at epoch 1.*learning_rate_init"
     ):
-        clf.fit(X_bad, y_tr)
-    np.testing.assert_array_equal(clf.predict_proba(X_te), before)
+        clf.fit(X_tr, y_tr)
+    after = clf.core_.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert clf.n_iter_ == 0 and len(clf.loss_curve_) == 2
 
 
 def test_keyboard_interrupt_leaves_usable_model(small_digits, monkeypatch):
@@ -281,4 +283,15 @@ def test_warnings_free_fit(small_digits):
     X_tr, _, y_tr, _ = small_digits
     with warnings.catch_warnings():
         warnings.simplefilter("error")
+        FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
+
+
+def test_out_of_memory_names_the_parameter(small_digits, monkeypatch):
+    X_tr, _, y_tr, _ = small_digits
+
+    def oom(self, x, y, generator=None):
+        raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 8 GiB")
+
+    monkeypatch.setattr(FFNet, "train_step", oom)
+    with pytest.raises(MemoryError, match="Lower batch_size"):
         FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
