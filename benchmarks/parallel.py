@@ -30,7 +30,7 @@ def main() -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="torch threads of the n_jobs=1 run"
     )
-    parser.add_argument("--max-iter", type=int, default=10)
+    parser.add_argument("--max-iter", type=int, default=40)
     parser.add_argument("--n-jobs", type=int, default=2)
     args = parser.parse_args()
 
