@@ -46,7 +46,6 @@ ax1.plot(losses[:, -1], "--", label="softmax head")
 ax1.set(xlabel="epoch", ylabel="local loss", yscale="log", title="Training")
 ax1.legend()
 
-# %%
 # Per-label goodness on the test set: the true label against the best wrong one.
 scores = ff.predict_log_proba(X_test)
 true = scores[np.arange(len(y_test)), y_test]

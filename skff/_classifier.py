@@ -101,7 +101,7 @@ class FFClassifier(BaseFFClassifier):
         Class labels.
     n_features_in_ : int
         Number of features seen during ``fit``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     n_iter_ : int
         Epochs run by the last call to ``fit`` (by all calls to ``partial_fit``).

@@ -1,0 +1,155 @@
+"""Schematic of one Forward-Forward training step (drawn for the user guide).
+
+Run by the ``.. plot::`` directive of matplotlib while the documentation is
+built; nothing is trained here.
+"""
+
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+POS, NEG, LAYER, LOCAL, READ = "#d9f2d9", "#f9d6d5", "#dce8f7", "#fff2cc", "#eeeeee"
+
+
+def box(ax, x, y, w, h, text, color, size=10):
+    ax.add_patch(
+        FancyBboxPatch(
+            (x - w / 2, y - h / 2),
+            w,
+            h,
+            boxstyle="round,pad=0.02,rounding_size=0.08",
+            fc=color,
+            ec="0.3",
+            lw=1.2,
+        )
+    )
+    ax.text(x, y, text, ha="center", va="center", fontsize=size)
+
+
+def arrow(ax, start, end, style="-|>", ls="-", color="0.2", text=None, dx=0.12):
+    ax.add_patch(
+        FancyArrowPatch(
+            start, end, arrowstyle=style, mutation_scale=14, lw=1.4, ls=ls, color=color
+        )
+    )
+    if text:
+        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+        ax.text(mx + dx, my, text, ha="left", va="center", fontsize=9, color=color)
+
+
+fig, ax = plt.subplots(figsize=(10, 7.6))
+ax.set_xlim(0, 10)
+ax.set_ylim(0.6, 10)
+ax.axis("off")
+
+# inputs
+box(
+    ax,
+    1.9,
+    9.3,
+    3.2,
+    0.9,
+    "positive: $[\\,x,\\ \\mathrm{onehot}(c)\\,]$\ntrue label $c$",
+    POS,
+)
+box(
+    ax,
+    5.6,
+    9.3,
+    3.6,
+    0.9,
+    "negative: $[\\,x,\\ \\mathrm{onehot}(c')\\,]$\nwrong label $c' \\neq c$",
+    NEG,
+)
+
+layer_x, good_x, loss_x = 3.3, 6.3, 8.75
+ys = [7.4, 4.6]
+for i, y in enumerate(ys, start=1):
+    box(
+        ax,
+        layer_x,
+        y,
+        3.4,
+        1.0,
+        f"layer {i}\n$h_{i} = \\mathrm{{ReLU}}(W_{i}\\, a_{i} + b_{i})$"
+        + ("\n($a_1$: the input row)" if i == 1 else ""),
+        LAYER,
+    )
+    box(
+        ax,
+        good_x,
+        y,
+        1.9,
+        1.0,
+        f"goodness\n$g_{i} = \\frac{{1}}{{d}}\\sum_j h_{{{i}j}}^2$",
+        LOCAL,
+    )
+    box(
+        ax,
+        loss_x,
+        y,
+        2.3,
+        1.0,
+        f"local loss $L_{i}(g_{i}^+, g_{i}^-)$\nAdam step on\n$W_{i}, b_{i}$ only",
+        LOCAL,
+        size=9,
+    )
+    arrow(ax, (layer_x + 1.7, y), (good_x - 0.95, y))
+    arrow(ax, (good_x + 0.95, y), (loss_x - 1.15, y))
+    # the gradient stays inside the layer
+    arrow(
+        ax,
+        (loss_x, y - 0.5),
+        (layer_x + 0.6, y - 0.5 - 0.001),
+        style="-|>",
+        ls=(0, (3, 2)),
+        color="#b85450",
+    )
+    ax.text(
+        (loss_x + layer_x) / 2 + 0.3,
+        y - 0.68,
+        "gradient (this layer only)",
+        ha="center",
+        va="top",
+        fontsize=8.5,
+        color="#b85450",
+    )
+
+arrow(ax, (1.9, 8.85), (layer_x - 0.8, ys[0] + 0.5), color="#2e7d32")
+arrow(ax, (5.6, 8.85), (layer_x + 0.8, ys[0] + 0.5), color="#c62828")
+
+# normalization and detach between the layers
+arrow(
+    ax,
+    (layer_x, ys[0] - 0.5),
+    (layer_x, ys[1] + 0.5),
+    text="$a_2 = h_1 / \\mathrm{rms}(h_1)$, detached:\n"
+    "only the direction passes on,\nno gradient flows back",
+    dx=0.45,
+)
+ax.plot([layer_x - 0.25, layer_x + 0.25], [6.0, 6.0], color="#b85450", lw=2.5)
+arrow(
+    ax,
+    (layer_x, ys[1] - 0.5),
+    (layer_x, 2.95),
+    text="$h_2 / \\mathrm{rms}(h_2)$ to the next layer (if any)",
+    dx=0.4,
+)
+
+# readout
+box(
+    ax,
+    5.0,
+    1.6,
+    9.0,
+    1.5,
+    'prediction, readout="goodness": for every label $k$ run $[\\,x,\\ '
+    "\\mathrm{onehot}(k)\\,]$ and score\n"
+    "$s_k(x) = \\sum_{\\ell} g_\\ell(x, k)$, "
+    "$\\quad p(k \\mid x) = \\mathrm{softmax}_k(s_k(x))$\n"
+    'readout="softmax": one pass with a neutral label, a linear softmax '
+    "head on the normalized activities",
+    READ,
+    size=9.5,
+)
+ax.set_title("One Forward-Forward training step on a mini-batch", fontsize=12)
+fig.tight_layout()
