@@ -13,8 +13,13 @@ def _estimator_class(model_type: str):
 
         return FFClassifier
     if model_type == "recurrent":
-        from ._recurrent import FFRecurrentClassifier
-
+        try:
+            from ._recurrent import FFRecurrentClassifier
+        except ImportError:  # pragma: no cover - until the recurrent net lands
+            raise NotImplementedError(
+                "model_type='recurrent' needs FFRecurrentClassifier, which this "
+                "version of skff does not include yet."
+            ) from None
         return FFRecurrentClassifier
     from ._language_model import FFLanguageModel
 
