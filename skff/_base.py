@@ -10,6 +10,7 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
+from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -312,6 +313,27 @@ class BaseFF(BaseEstimator):
                     xb = torch.cat([xb, xb.new_zeros(pad, xb.shape[1])])
                 outs.append(np.asarray(fn(xb))[: len(idx)])
         return np.concatenate(outs)
+
+    def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
+        """Log-probabilities of the classes for one chunk, by ``self.readout``:
+        the per-label goodness, the softmax head, or their normalized product."""
+        core = self.core_
+        parts = []
+        if self.readout in ("goodness", "both"):
+            parts.append(
+                log_softmax(core.label_logits(xb).double().cpu().numpy(), axis=1)
+            )
+        if self.readout in ("softmax", "both"):
+            parts.append(
+                log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
+            )
+        out = log_softmax(sum(parts), axis=1)
+        if not np.all(np.isfinite(out)):
+            raise FloatingPointError(
+                f"{type(self).__name__} produced non-finite scores; the model "
+                "may have diverged (refit with a smaller learning_rate_init)."
+            )
+        return out
 
     # -- persistence ---------------------------------------------------------------
     def __getstate__(self):

@@ -7,7 +7,6 @@ Subclasses define ``__init__`` (their parameters), ``_build_core`` and
 
 import numpy as np
 import torch
-from scipy.special import log_softmax
 from sklearn.base import ClassifierMixin, _fit_context
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
@@ -166,25 +165,6 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
     # -- prediction ----------------------------------------------------------------
     def _row_elements(self) -> int:
         return len(self.classes_) * self.hidden_size
-
-    def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
-        core = self.core_
-        parts = []
-        if self.readout in ("goodness", "both"):
-            parts.append(
-                log_softmax(core.label_logits(xb).double().cpu().numpy(), axis=1)
-            )
-        if self.readout in ("softmax", "both"):
-            parts.append(
-                log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
-            )
-        out = log_softmax(sum(parts), axis=1)
-        if not np.all(np.isfinite(out)):
-            raise FloatingPointError(
-                f"{type(self).__name__} produced non-finite scores; the model "
-                "may have diverged (refit with a smaller learning_rate_init)."
-            )
-        return out
 
     def predict_log_proba(self, X):
         """Log of the class probabilities of the chosen ``readout``.

@@ -4,7 +4,6 @@ from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
-import torch
 from scipy.special import log_softmax
 from sklearn.base import DensityMixin, _fit_context
 from sklearn.utils import check_random_state
@@ -320,15 +319,6 @@ class FFLanguageModel(DensityMixin, BaseFF):
         return float(logp[np.arange(len(y_val)), y_val].mean())
 
     # -- scoring -----------------------------------------------------------------------
-    def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
-        core = self.core_
-        parts = []
-        if self.readout in ("goodness", "both"):
-            parts.append(log_softmax(core.label_logits(xb).double().cpu().numpy(), 1))
-        if self.readout in ("softmax", "both"):
-            parts.append(log_softmax(core.head_logits(xb).double().cpu().numpy(), 1))
-        return log_softmax(sum(parts), axis=1)
-
     def _log_proba_source(self, source) -> np.ndarray:
         return self._map_rows(
             source, self._log_scores_batch, len(self.classes_) * self.hidden_size
