@@ -84,3 +84,21 @@ def test_nlp(tmp_path):
 def test_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         train_with_forward_forward_algorithm(**kwargs, epochs=1)
+
+
+def test_recurrent(small_digits):
+    from skff import FFRecurrentClassifier
+
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = train_with_forward_forward_algorithm(
+        "recurrent",
+        n_layers=2,
+        hidden_size=64,
+        epochs=10,
+        X=X_tr,
+        y=y_tr,
+        device="cpu",
+        random_state=0,
+    )
+    assert isinstance(clf, FFRecurrentClassifier)
+    assert clf.score(X_te, y_te) > 0.5  # chance is 0.1

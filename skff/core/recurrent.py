@@ -1,7 +1,359 @@
-"""Placeholder replaced by the recurrent core."""
+"""The recurrent Forward-Forward network: a static input treated as a video, with
+bottom-up and top-down connections between the hidden layers and the label
+clamped at the top."""
 
+import math
+
+import torch
+import torch.nn.functional as F
 from torch import nn
 
+from .functional import goodness, rms_normalize
+from .layers import LinearHead, LocalTrainingMixin
 
-class RecurrentFFNet(nn.Module):
-    """Recurrent (top-down) Forward-Forward network (not yet implemented)."""
+
+def _uniform(shape, bound, generator):
+    return (torch.rand(*shape, generator=generator) * 2 - 1) * bound
+
+
+class RecurrentFFLayer(nn.Module):
+    """A hidden layer of the recurrent net: bottom-up weights from the layer
+    below, top-down weights from the layer above, one bias.
+
+    Both weight matrices belong to this module, so the layer's own optimizer
+    trains both. Weights are drawn uniformly in ``±1/sqrt(n_below + n_above)``
+    (PyTorch's scale for one linear map on the concatenated inputs), the bias
+    starts at zero.
+    """
+
+    def __init__(self, n_below: int, n_out: int, n_above: int, generator=None):
+        super().__init__()
+        bound = 1.0 / math.sqrt(n_below + n_above)
+        self.weight_up = nn.Parameter(_uniform((n_out, n_below), bound, generator))
+        self.weight_down = nn.Parameter(_uniform((n_out, n_above), bound, generator))
+        self.bias = nn.Parameter(torch.zeros(n_out))
+
+    def bottom_up(self, below: torch.Tensor) -> torch.Tensor:
+        """Bottom-up pre-activation (bias included)."""
+        return F.linear(below, self.weight_up, self.bias)
+
+    def top_down(self, above: torch.Tensor) -> torch.Tensor:
+        """Top-down pre-activation (no bias)."""
+        return F.linear(above, self.weight_down)
+
+
+class RecurrentFFNet(LocalTrainingMixin, nn.Module):
+    """Forward-Forward network with top-down recurrence (Hinton, 2022, §5).
+
+    The input is a static image treated as a video. The hidden layers
+    ``1..L`` sit between the input (below layer 1) and a one-hot label layer
+    (above layer ``L``, value ``label_strength`` at the label). At time ``t``
+    each hidden layer computes
+
+    ``ReLU(W_up · below(t-1) + W_down · above(t-1) + b)``
+
+    from the RMS-normalized activities of its neighbours at ``t - 1`` (the
+    input, RMS-normalized too unless ``normalize_input=False``, and the label
+    are clamped), and its new state is
+    ``damping * old + (1 - damping) * computed``. Time 0 is a single
+    bottom-up pass without top-down input; iterations ``1..n_iterations``
+    update all layers synchronously.
+
+    Goodness is taken from the (damped) states at the iterations
+    ``goodness_window = (start, stop)``, both inclusive. Each layer's local
+    loss pools its goodness over that window; its inputs are detached, so no
+    gradient crosses layers or time steps. Iterations after ``stop`` cannot
+    change anything in the window, so training and scoring stop there; only
+    :meth:`goodness_trajectory` runs all ``n_iterations``.
+
+    Parameters
+    ----------
+    n_features, n_classes : int
+        Input width and number of labels.
+    hidden_sizes : sequence of int
+        Width of each hidden layer.
+    n_iterations : int
+        Synchronous iterations after the bottom-up pass.
+    damping : float
+        Weight of the old state in each update (0 <= damping < 1).
+    goodness_window : (int, int)
+        First and last iteration (inclusive; 0 is the bottom-up pass) whose
+        goodness enters the losses and the readouts.
+    label_strength : float
+        Value of the one-hot label entry (the neutral label is
+        ``label_strength / n_classes`` everywhere).
+    normalize_input : bool
+        RMS-normalize each input row, like the states passed between layers
+        (Hinton's code does it); otherwise the input enters as it is.
+    goodness : {"mean", "sum"}
+    loss : {"logistic", "symba"}
+    threshold : float
+        Goodness threshold of the logistic loss.
+    alpha : float
+        Scale of the symmetric (SymBa) loss.
+    peer_normalization : float
+        Strength of peer normalization (0 disables it).
+    seed : int
+        Seed of the initial weights.
+    """
+
+    def __init__(
+        self,
+        n_features: int,
+        n_classes: int,
+        hidden_sizes=(500, 500),
+        *,
+        n_iterations: int = 8,
+        damping: float = 0.3,
+        goodness_window=(3, 5),
+        label_strength: float = 1.0,
+        normalize_input: bool = True,
+        goodness: str = "mean",
+        loss: str = "logistic",
+        threshold: float = 2.0,
+        alpha: float = 4.0,
+        peer_normalization: float = 0.0,
+        seed: int = 0,
+    ):
+        super().__init__()
+        if len(hidden_sizes) < 1:
+            raise ValueError("RecurrentFFNet needs at least one hidden layer")
+        self._init_local_options(goodness, loss, threshold, alpha, peer_normalization)
+        self.n_features = int(n_features)
+        self.n_classes = int(n_classes)
+        self.hidden_sizes = [int(h) for h in hidden_sizes]
+        self.seed = int(seed)
+        self.n_iterations = int(n_iterations)
+        self.damping = float(damping)
+        self.goodness_window = tuple(int(t) for t in goodness_window)
+        self.label_strength = float(label_strength)
+        self.normalize_input = bool(normalize_input)
+        self.check_dynamics()
+
+        gen = torch.Generator().manual_seed(self.seed)
+        below = [self.n_features, *self.hidden_sizes[:-1]]
+        above = [*self.hidden_sizes[1:], self.n_classes]
+        self.layers = nn.ModuleList(
+            RecurrentFFLayer(b, h, a, gen)
+            for b, h, a in zip(below, self.hidden_sizes, above, strict=True)
+        )
+        self.head = LinearHead(sum(self.hidden_sizes), n_classes)
+        self.peer_means = [None] * len(self.hidden_sizes)
+        for i, h in enumerate(self.hidden_sizes):
+            self.register_buffer(f"peer_mean_{i}", torch.full((h,), 0.5))
+            self.peer_means[i] = getattr(self, f"peer_mean_{i}")
+
+    def _apply(self, fn, *args, **kwargs):
+        out = super()._apply(fn, *args, **kwargs)
+        self.peer_means = [
+            getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))
+        ]
+        return out
+
+    def check_dynamics(self) -> None:
+        """Raise ``ValueError`` unless the iteration settings are consistent."""
+        start, stop = self.goodness_window
+        if self.n_iterations < 1:
+            raise ValueError(f"n_iterations must be >= 1, got {self.n_iterations}")
+        if not 0.0 <= self.damping < 1.0:
+            raise ValueError(f"damping must be in [0, 1), got {self.damping}")
+        if not 0 <= start <= stop <= self.n_iterations:
+            raise ValueError(
+                f"goodness_window=({start}, {stop}) must satisfy 0 <= start <= stop "
+                f"<= n_iterations={self.n_iterations}."
+            )
+
+    def get_config(self) -> dict:
+        """Keyword arguments that rebuild this core (with its current options)."""
+        return dict(
+            n_features=self.n_features,
+            n_classes=self.n_classes,
+            hidden_sizes=list(self.hidden_sizes),
+            n_iterations=int(self.n_iterations),
+            damping=float(self.damping),
+            goodness_window=[int(t) for t in self.goodness_window],
+            label_strength=float(self.label_strength),
+            normalize_input=self.normalize_input,
+            goodness=self.goodness_kind,
+            loss=self.loss_kind,
+            threshold=float(self.threshold),
+            alpha=float(self.alpha),
+            peer_normalization=float(self.peer_normalization),
+            seed=self.seed,
+        )
+
+    # -- the dynamics ----------------------------------------------------------------
+    def _input_part(self, x: torch.Tensor) -> torch.Tensor:
+        """The clamped bottom-up input of the first layer, ``W_up x + b`` (with
+        ``x`` RMS-normalized when ``normalize_input``)."""
+        if self.normalize_input:
+            x = rms_normalize(x)
+        return self.layers[0].bottom_up(x)
+
+    def _label_top(self, labels: torch.Tensor) -> torch.Tensor:
+        """Top-down input of the top layer for each row's one-hot label."""
+        return self.label_strength * self.layers[-1].weight_down.t()[labels]
+
+    def _neutral_top(self) -> torch.Tensor:
+        """Top-down input of the top layer for the neutral label."""
+        return self.label_strength * self.layers[-1].weight_down.mean(dim=1)
+
+    def _bottom_up_pass(self, x_in: torch.Tensor) -> list:
+        """States at time 0: one bottom-up pass, no top-down input. ``x_in`` is
+        the first layer's input part ``W_up x + b``."""
+        states = [F.relu(x_in)]
+        for layer in self.layers[1:]:
+            states.append(F.relu(layer.bottom_up(rms_normalize(states[-1].detach()))))
+        return states
+
+    def _iterate(self, x_in: torch.Tensor, top: torch.Tensor, states: list) -> list:
+        """One synchronous update of every layer from the (detached) states at
+        ``t - 1``; ``x_in`` and ``top`` are the clamped input and label parts."""
+        normed = [rms_normalize(h.detach()) for h in states]
+        last = len(self.layers) - 1
+        new = []
+        for i, layer in enumerate(self.layers):
+            pre = x_in if i == 0 else layer.bottom_up(normed[i - 1])
+            pre = pre + (top if i == last else layer.top_down(normed[i + 1]))
+            h = F.relu(pre)
+            if self.damping > 0:
+                h = torch.lerp(h, states[i].detach(), self.damping)
+            new.append(h)
+        return new
+
+    def _run(self, x_in, top, states, n_steps: int, keep) -> list:
+        """Iterate ``n_steps`` times from ``states`` (time 0); ``keep(t, states)``
+        sees the states of every time ``t`` from 0. Gradients are recorded only
+        at the times inside the goodness window (and only when enabled)."""
+        start, _ = self.goodness_window
+        keep(0, states)
+        for t in range(1, n_steps + 1):
+            with torch.set_grad_enabled(torch.is_grad_enabled() and t >= start):
+                states = self._iterate(x_in, top, states)
+            keep(t, states)
+        return states
+
+    def _window_goodness(self, x_in, top, states) -> torch.Tensor:
+        """Goodness summed over the layers, averaged over the window."""
+        start, stop = self.goodness_window
+        total = torch.zeros(x_in.shape[0], device=x_in.device, dtype=x_in.dtype)
+
+        def keep(t, hs):
+            if t >= start:
+                for h in hs:
+                    total.add_(goodness(h, self.goodness_kind))
+
+        self._run(x_in, top, states, stop, keep)
+        return total / (stop - start + 1)
+
+    def _window_features(self, x_in, top, states) -> torch.Tensor:
+        """Normalized states averaged over the window, layers concatenated: the
+        input of the softmax head."""
+        start, stop = self.goodness_window
+        acc = [None] * len(self.layers)
+
+        def keep(t, hs):
+            if t >= start:
+                for i, h in enumerate(hs):
+                    hn = rms_normalize(h)
+                    acc[i] = hn if acc[i] is None else acc[i] + hn
+
+        self._run(x_in, top, states, stop, keep)
+        return torch.cat(acc, dim=1) / (stop - start + 1)
+
+    def _per_label(self, x: torch.Tensor):
+        """Input parts, label tops and time-0 states for every (row, label)
+        pair; row ``r * n_classes + c`` holds sample ``r`` with label ``c``.
+        The label-free parts are computed once per sample."""
+        n, c = x.shape[0], self.n_classes
+        x_in = self._input_part(x)
+        states = self._bottom_up_pass(x_in)
+        top = self._label_top(torch.arange(c, device=x.device)).repeat(n, 1)
+        return (
+            x_in.repeat_interleave(c, dim=0),
+            top,
+            [h.repeat_interleave(c, dim=0) for h in states],
+        )
+
+    # -- readouts ------------------------------------------------------------------
+    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """One-pass readout: the softmax head on the window-averaged normalized
+        states under the neutral label."""
+        x_in = self._input_part(x)
+        states = self._bottom_up_pass(x_in)
+        return self.head(self._window_features(x_in, self._neutral_top(), states))
+
+    def label_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-label readout, shape (n, n_classes): the goodness summed over the
+        layers and averaged over the window, with every label clamped in turn
+        (all labels in one batch), times ``alpha`` for the SymBa loss."""
+        scores = self._window_goodness(*self._per_label(x))
+        scale = self.alpha if self.loss_kind == "symba" else 1.0
+        return scale * scores.view(x.shape[0], self.n_classes)
+
+    def goodness_trajectory(self, x: torch.Tensor, labels=None) -> torch.Tensor:
+        """Goodness summed over the layers at every time ``0..n_iterations``,
+        shape (n, n_iterations + 1), with ``labels`` (int64, one per row) or the
+        neutral label (``None``) clamped at the top."""
+        x_in = self._input_part(x)
+        states = self._bottom_up_pass(x_in)
+        top = self._neutral_top() if labels is None else self._label_top(labels)
+        out = []
+
+        def keep(t, hs):
+            out.append(sum(goodness(h, self.goodness_kind) for h in hs))
+
+        self._run(x_in, top, states, self.n_iterations, keep)
+        return torch.stack(out, dim=1)
+
+    # -- training ------------------------------------------------------------------
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor, generator=None
+    ) -> torch.Tensor:
+        """One mini-batch of recurrent Forward-Forward training.
+
+        A neutral-label run (no gradient) trains the softmax head and gives the
+        class probabilities that hard negatives are drawn from. Then the
+        positives (true label) and negatives (a wrong label) run as one batch
+        of ``2n`` rows; each layer pools its loss over the goodness window and
+        takes one optimizer step on it.
+
+        Returns the losses of each layer and of the head (1-D tensor).
+        """
+        n = x.shape[0]
+        start, stop = self.goodness_window
+        x_in = self._input_part(x)
+        with torch.set_grad_enabled(torch.is_grad_enabled() and start == 0):
+            states = self._bottom_up_pass(x_in)
+        with torch.no_grad():
+            feats = self._window_features(
+                x_in.detach(), self._neutral_top(), [h.detach() for h in states]
+            )
+        head_loss, probs = self.update_head(feats, y)
+        y_neg = self.negative_labels(y, self.n_classes, probs, generator)
+
+        window = [[] for _ in self.layers]
+
+        def keep(t, hs):
+            if t >= start:
+                for i, h in enumerate(hs):
+                    window[i].append(h)
+
+        self._run(
+            torch.cat([x_in, x_in]),
+            self._label_top(torch.cat([y, y_neg])),
+            [torch.cat([h, h]) for h in states],
+            stop,
+            keep,
+        )
+        losses = []
+        for i, hs in enumerate(window):
+            # positives of every window step first, then their negatives in the
+            # same order, so that row k of the positives pairs with row k of the
+            # negatives (the SymBa loss compares them pairwise)
+            h = torch.cat([h[:n] for h in hs] + [h[n:] for h in hs])
+            loss = self.layer_loss(i, h, n * len(hs))
+            self.update_layer(i, loss)
+            losses.append(loss.detach())
+        losses.append(head_loss)
+        return torch.stack(losses)
