@@ -101,17 +101,7 @@ class FFNet(LocalTrainingMixin, nn.Module):
             FFLinear(sizes[i], sizes[i + 1], gen) for i in range(len(hidden_sizes))
         )
         self.head = LinearHead(sum(hidden_sizes[self.first_readout :]), n_classes)
-        self.peer_means = [None] * len(hidden_sizes)
-        for i, h in enumerate(hidden_sizes):
-            self.register_buffer(f"peer_mean_{i}", torch.full((h,), 0.5))
-            self.peer_means[i] = getattr(self, f"peer_mean_{i}")
-
-    def _apply(self, fn, *args, **kwargs):
-        out = super()._apply(fn, *args, **kwargs)
-        self.peer_means = [
-            getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))
-        ]
-        return out
+        self._register_peer_means(hidden_sizes)
 
     def get_config(self) -> dict:
         """Keyword arguments that rebuild this core."""

@@ -64,6 +64,22 @@ class LocalTrainingMixin:
     features) and ``self.peer_means`` (a buffer per layer).
     """
 
+    def _register_peer_means(self, sizes) -> None:
+        """One running-mean buffer per layer (start 0.5), kept in ``peer_means``."""
+        self._n_peer = len(sizes)
+        for i, h in enumerate(sizes):
+            self.register_buffer(f"peer_mean_{i}", torch.full((h,), 0.5))
+        self._link_peer_means()
+
+    def _link_peer_means(self) -> None:
+        self.peer_means = [getattr(self, f"peer_mean_{i}") for i in range(self._n_peer)]
+
+    def _apply(self, fn, *args, **kwargs):
+        # moving the module replaces the buffers: point the list at the new ones
+        out = super()._apply(fn, *args, **kwargs)
+        self._link_peer_means()
+        return out
+
     def _init_local_options(self, goodness, loss, threshold, alpha, peer_normalization):
         self.goodness_kind = goodness
         self.loss_kind = loss

@@ -138,17 +138,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
             for b, h, a in zip(below, self.hidden_sizes, above, strict=True)
         )
         self.head = LinearHead(sum(self.hidden_sizes), n_classes)
-        self.peer_means = [None] * len(self.hidden_sizes)
-        for i, h in enumerate(self.hidden_sizes):
-            self.register_buffer(f"peer_mean_{i}", torch.full((h,), 0.5))
-            self.peer_means[i] = getattr(self, f"peer_mean_{i}")
-
-    def _apply(self, fn, *args, **kwargs):
-        out = super()._apply(fn, *args, **kwargs)
-        self.peer_means = [
-            getattr(self, f"peer_mean_{i}") for i in range(len(self.layers))
-        ]
-        return out
+        self._register_peer_means(self.hidden_sizes)
 
     def check_dynamics(self) -> None:
         """Raise ``ValueError`` unless the iteration settings are consistent."""
