@@ -1,8 +1,17 @@
 """One-call training compatible with the reference Forward-Forward app."""
 
+from __future__ import annotations
+
 import warnings
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
+from numpy.typing import ArrayLike
+
+from ._classifier import FFClassifier
+from ._language_model import FFLanguageModel
+from ._recurrent import FFRecurrentClassifier
 
 MODEL_TYPES = ("progressive", "recurrent", "nlp")
 
@@ -35,12 +44,12 @@ def train_with_forward_forward_algorithm(
     epochs: int | None = None,
     batch_size: int | None = None,
     theta: float | None = None,
-    X=None,
-    y=None,
-    random_state=None,
+    X: ArrayLike | Iterable[str] | None = None,
+    y: ArrayLike | None = None,
+    random_state: int | np.random.RandomState | None = None,
     verbose: int = 0,
-    **params,
-):
+    **params: Any,
+) -> FFClassifier | FFRecurrentClassifier | FFLanguageModel:
     """Build, fit and return the estimator for ``model_type`` in one call.
 
     The call of the reference Forward-Forward app, on top of skff's estimators.
@@ -120,7 +129,7 @@ def train_with_forward_forward_algorithm(
         "max_iter": epochs,
         "batch_size": batch_size,
     }
-    kwargs = {k: v for k, v in mapped.items() if v is not None}
+    kwargs: dict[str, Any] = {k: v for k, v in mapped.items() if v is not None}
     if theta is not None:
         kwargs.update(loss="logistic", threshold=theta)
     kwargs.update(device=device, random_state=random_state, verbose=verbose)
@@ -153,8 +162,8 @@ def train_with_forward_forward_algorithm(
             raise ValueError("y was given without X.")
         from sklearn.datasets import load_digits
 
-        X, y = load_digits(return_X_y=True)
-        X = X / 16.0
+        digits, y = load_digits(return_X_y=True)
+        X = digits / 16.0
         warnings.warn(
             "No data given: training on scikit-learn's digits (1797 8x8 images, "
             "pixels scaled to [0, 1]).",

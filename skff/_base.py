@@ -7,6 +7,7 @@ Estimators subclass :class:`BaseFF`; they validate their input, build a core fro
 
 import warnings
 from numbers import Integral, Real
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ _ROW_QUANTUM = 64
 MAX_ABS_INPUT = 1e15
 
 
-def check_input_scale(X) -> None:
+def check_input_scale(X: Any) -> None:
     """Raise a ValueError if ``X`` (dense or sparse) holds values too large for
     float32 goodness."""
     values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
@@ -47,7 +48,7 @@ def check_input_scale(X) -> None:
         )
 
 
-def resolve_device(spec) -> torch.device:
+def resolve_device(spec: str | torch.device) -> torch.device:
     """Turn a device string into an available :class:`torch.device`.
 
     ``"auto"`` picks CUDA, then Apple's MPS, then the CPU. Anything else must be

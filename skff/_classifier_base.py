@@ -5,15 +5,19 @@ Subclasses define ``__init__`` (their parameters), ``_build_core`` and
 ``_architecture`` (the core settings a warm start must keep).
 """
 
+from __future__ import annotations
+
 import numpy as np
 import torch
-from sklearn.base import ClassifierMixin, _fit_context
+from numpy.typing import ArrayLike
+from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._base import BaseFF, check_input_scale, resolve_device
 from ._batching import ArraySource
+from ._typing import Self, fit_context
 
 
 class BaseFFClassifier(ClassifierMixin, BaseFF):
@@ -25,8 +29,8 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         return tags
 
     # -- fitting -------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -45,8 +49,10 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         warm = self.warm_start and hasattr(self, "core_")
         return self._fit(X, y, classes=None, incremental=False, reset=not warm)
 
-    @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y, classes=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(
+        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+    ) -> Self:
         """Train for one epoch on ``(X, y)``, keeping the current weights.
 
         Parameters
@@ -166,7 +172,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
     def _row_elements(self) -> int:
         return len(self.classes_) * self.hidden_size
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
         """Log of the class probabilities of the chosen ``readout``.
 
         Parameters
@@ -187,7 +193,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         source = ArraySource(X, self._core_device())
         return self._map_rows(source, self._log_scores_batch, self._row_elements())
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the chosen ``readout``.
 
         With ``readout="goodness"`` they are a softmax over the goodness summed
@@ -205,7 +211,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         """
         return np.exp(self.predict_log_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class of each sample.
 
         Parameters

@@ -1,17 +1,20 @@
 """FFLanguageModel: a character-level language model trained with Forward-Forward."""
 
+from __future__ import annotations
+
 from collections.abc import Iterable
 from numbers import Integral, Real
 
 import numpy as np
 from scipy.special import log_softmax
-from sklearn.base import DensityMixin, _fit_context
+from sklearn.base import DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseFF, resolve_device
 from ._batching import ContextSource
+from ._typing import Self, fit_context
 from .core import FFNet
 
 #: Stands for every character that was not seen in ``fit``.
@@ -244,8 +247,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         return np.concatenate(ids), positions
 
     # -- fitting -----------------------------------------------------------------------
-    @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    @fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X: Iterable[str], y: object = None) -> Self:
         """Learn the vocabulary and train the model on the documents ``X``.
 
         Parameters
@@ -339,7 +342,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         ll = logp[np.arange(len(flat)), ids[flat]]
         return np.split(ll, np.cumsum([len(p) for p in positions])[:-1])
 
-    def score_samples(self, X):
+    def score_samples(self, X: Iterable[str]) -> np.ndarray:
         """Mean log-likelihood per character of each document (in nats).
 
         Each character after the first ``context_size`` is predicted from the
@@ -357,7 +360,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         """
         return np.array([ll.mean() for ll in self._char_log_likelihoods(X)])
 
-    def score(self, X, y=None):
+    def score(self, X: Iterable[str], y: object = None) -> float:
         """Mean log-likelihood per character over all documents (higher is better).
 
         Parameters
@@ -374,7 +377,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         """
         return float(np.concatenate(self._char_log_likelihoods(X)).mean())
 
-    def perplexity(self, X) -> float:
+    def perplexity(self, X: Iterable[str]) -> float:
         """Per-character perplexity, ``exp(-score(X))``.
 
         Parameters
@@ -405,7 +408,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         positions = np.arange(1, len(docs) + 1) * (k + 1) - 1
         return ids, positions
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: Iterable[str]) -> np.ndarray:
         """Log-probabilities of the character that follows each string.
 
         Parameters
@@ -422,7 +425,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         ids, pos = self._last_contexts(X)
         return self._log_proba_source(self._source(ids, pos))
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Distribution of the character that follows each string.
 
         Parameters
@@ -437,7 +440,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         """
         return np.exp(self.predict_log_proba(X))
 
-    def predict(self, X):
+    def predict(self, X: Iterable[str]) -> np.ndarray:
         """The most likely character after each string.
 
         Parameters
@@ -458,7 +461,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         prompt: str,
         n_chars: int = 100,
         temperature: float = 1.0,
-        random_state=None,
+        random_state: int | np.random.RandomState | None = None,
     ) -> str:
         """Continue ``prompt`` by sampling ``n_chars`` characters.
 

@@ -1,9 +1,12 @@
 """FFRecurrentClassifier: a Forward-Forward network with top-down recurrence."""
 
+from __future__ import annotations
+
 from numbers import Integral, Real
 
 import numpy as np
 import torch
+from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -322,7 +325,9 @@ class FFRecurrentClassifier(BaseFFClassifier):
         return len(self.classes_) * self.hidden_size * self.n_layers
 
     # -- inspection ----------------------------------------------------------------
-    def goodness_trajectory(self, X, y=None):
+    def goodness_trajectory(
+        self, X: ArrayLike, y: ArrayLike | None = None
+    ) -> np.ndarray:
         """Goodness of the network at every iteration, for given labels.
 
         Runs the bottom-up pass and all ``n_iterations`` iterations with the
@@ -374,16 +379,16 @@ class FFRecurrentClassifier(BaseFFClassifier):
         True
         """
         check_is_fitted(self)
-        X = validate_data(
+        X_checked = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
         core, device = self.core_, self._core_device()
         if y is not None:
             y = np.asarray(y)
-            if y.shape != (X.shape[0],):
+            if y.shape != (X_checked.shape[0],):
                 raise ValueError(
-                    f"y must have shape ({X.shape[0]},), one label per sample; got "
-                    f"{y.shape}."
+                    f"y must have shape ({X_checked.shape[0]},), one label per sample; "
+                    f"got {y.shape}."
                 )
             unseen = np.setdiff1d(y, self.classes_)
             if unseen.size:
@@ -392,12 +397,12 @@ class FFRecurrentClassifier(BaseFFClassifier):
                     f"{self.classes_.tolist()}."
                 )
             y_enc = torch.as_tensor(np.searchsorted(self.classes_, y))
-        source = ArraySource(X, device)
+        source = ArraySource(X_checked, device)
         rows = self._predict_rows(self.hidden_size * self.n_layers)
         out = []
         with torch.inference_mode():
-            for start in range(0, X.shape[0], rows):
-                idx = torch.arange(start, min(start + rows, X.shape[0]))
+            for start in range(0, X_checked.shape[0], rows):
+                idx = torch.arange(start, min(start + rows, X_checked.shape[0]))
                 labels = None if y is None else y_enc[idx].to(device)
                 traj = core.goodness_trajectory(source.take(idx), labels)
                 out.append(traj.double().cpu().numpy())
