@@ -1,11 +1,13 @@
-"""Fashion-MNIST benchmark: FFClassifier against a backprop MLPClassifier.
+"""Fashion-MNIST benchmark: FF classifiers against a backprop MLPClassifier.
 
 Fits :class:`skff.FFClassifier` on the 60,000 Fashion-MNIST training images,
 reports its test accuracy for each readout ("goodness", "softmax", "both"; the
-readout only affects prediction, so the network is fitted once), then fits
+readout only affects prediction, so the network is fitted once), optionally
+fits :class:`skff.FFRecurrentClassifier` with as many parameters as the
+FFClassifier's layers (``--models ff,recurrent,mlp``), then fits
 ``sklearn.neural_network.MLPClassifier(hidden_layer_sizes=(500, 500),
 early_stopping=True)`` on the same data for comparison. It ends with a markdown
-table, the parameter counts of both networks, the exact command line, the thread
+table, the parameter counts of the networks, the exact command line, the thread
 count and the library versions.
 
 The data come from :func:`skff.datasets.load_fashion_mnist` (Debian/Ubuntu
@@ -18,6 +20,7 @@ Run it from the repository root::
     python benchmarks/fashion_mnist.py --subset 2000 --max-iter 2   # smoke test
     python benchmarks/fashion_mnist.py --param learning_rate=linear --skip-mlp
     python benchmarks/fashion_mnist.py --holdout 0.1 --skip-mlp     # tune on val
+    python benchmarks/fashion_mnist.py --models ff,recurrent,mlp    # + recurrent
 
 ``--param key=value`` (repeatable) passes any other FFClassifier parameter; the
 value is read as a Python literal when it is one (``0.03``, ``True``) and as a
@@ -45,10 +48,38 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 import skff
-from skff import FFClassifier
+from skff import FFClassifier, FFRecurrentClassifier
 from skff.datasets import load_fashion_mnist
 
 READOUTS = ("goodness", "softmax", "both")
+MODELS = ("ff", "recurrent", "mlp")
+
+
+def parse_models(text: str) -> list[str]:
+    models = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = sorted(set(models) - set(MODELS))
+    if unknown or not models:
+        raise argparse.ArgumentTypeError(
+            f"--models takes a comma-separated subset of {MODELS}, got {text!r}"
+        )
+    return models
+
+
+def recurrent_width_for(
+    n_params: int, n_features: int, n_classes: int, n_layers: int
+) -> int:
+    """Width of an FFRecurrentClassifier with about ``n_params`` layer weights."""
+
+    def count(h):
+        return recurrent_n_params(h, n_features, n_classes, n_layers)
+
+    return min(range(1, 20_000), key=lambda h: abs(count(h) - n_params))
+
+
+def recurrent_n_params(h: int, n_features: int, n_classes: int, n_layers: int) -> int:
+    """Bottom-up, top-down weights and biases of the recurrent net's layers."""
+    sizes = [n_features] + [h] * n_layers + [n_classes]
+    return sum(h * (sizes[i - 1] + sizes[i + 1] + 1) for i in range(1, n_layers + 1))
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -79,7 +110,36 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="torch intra-op threads and BLAS/OpenMP threads (threadpoolctl)",
     )
     parser.add_argument("--random-state", type=int, default=0)
-    parser.add_argument("--skip-mlp", action="store_true", help="fit only FF")
+    parser.add_argument(
+        "--models",
+        type=parse_models,
+        default=["ff", "mlp"],
+        help="comma-separated models to fit, from " + ",".join(MODELS),
+    )
+    parser.add_argument(
+        "--skip-mlp", action="store_true", help="drop mlp from --models"
+    )
+    parser.add_argument(
+        "--recurrent-hidden-size",
+        type=int,
+        default=None,
+        help="FFRecurrentClassifier width (default: as many layer parameters "
+        "as the FFClassifier's layers)",
+    )
+    parser.add_argument(
+        "--recurrent-max-iter",
+        type=int,
+        default=None,
+        help="FFRecurrentClassifier epochs (default: its own default)",
+    )
+    parser.add_argument(
+        "--recurrent-param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra FFRecurrentClassifier parameter (repeatable)",
+    )
     parser.add_argument(
         "--subset",
         type=int,
@@ -153,7 +213,7 @@ def timed(fn, *args):
     return out, time.perf_counter() - start
 
 
-def run_ff(args, X_train, X_test, y_train, y_test) -> list[dict]:
+def ff_params(args) -> dict:
     params = dict(
         n_layers=args.n_layers,
         hidden_size=args.hidden_size,
@@ -164,23 +224,49 @@ def run_ff(args, X_train, X_test, y_train, y_test) -> list[dict]:
         verbose=args.verbose,
     )
     params.update(dict(args.param))
-    clf = FFClassifier(**params)
-    print(f"FFClassifier: {clf.get_params()}", flush=True)
+    return params
+
+
+def recurrent_params(args, n_features: int, n_classes: int) -> dict:
+    ff = FFClassifier(**ff_params(args))
+    width = args.recurrent_hidden_size
+    if width is None:
+        target = (n_features + n_classes + 1) * ff.hidden_size + (ff.n_layers - 1) * (
+            ff.hidden_size + 1
+        ) * ff.hidden_size
+        width = recurrent_width_for(target, n_features, n_classes, ff.n_layers)
+    params = dict(
+        n_layers=ff.n_layers,
+        hidden_size=width,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    if args.recurrent_max_iter is not None:
+        params["max_iter"] = args.recurrent_max_iter
+    params.update(dict(args.recurrent_param))
+    return params
+
+
+def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:
+    """Fit a Forward-Forward classifier once, score it with every readout."""
+    name = type(clf).__name__
+    print(f"{name}: {clf.get_params()}", flush=True)
     _, fit_time = timed(clf.fit, X_train, y_train)
     epochs = clf.n_iter_
     print(
-        f"FF fit: {fit_time:.1f} s, {epochs} epochs, "
+        f"{name} fit: {fit_time:.1f} s, {epochs} epochs, "
         f"{fit_time / epochs:.1f} s/epoch, device {clf.device_}",
         flush=True,
     )
-    names = [f"layer{i}" for i in range(args.n_layers)] + ["head"]
-    print("FF loss curve (mean loss per epoch):")
+    names = [f"layer{i}" for i in range(clf.n_layers)] + ["head"]
+    print(f"{name} loss curve (mean loss per epoch):")
     print("  epoch  " + "  ".join(f"{n:>8}" for n in names))
     for i, losses in enumerate(clf.loss_curve_, start=1):
         print(f"  {i:5d}  " + "  ".join(f"{v:8.4f}" for v in losses))
     if clf.validation_scores_:
         scores = " ".join(f"{s:.4f}" for s in clf.validation_scores_)
-        print(f"FF early-stopping validation scores: {scores}")
+        print(f"{name} early-stopping validation scores: {scores}")
 
     layers, head = n_params_ff(clf)
     rows = []
@@ -188,13 +274,13 @@ def run_ff(args, X_train, X_test, y_train, y_test) -> list[dict]:
         clf.set_params(readout=readout)
         acc, predict_time = timed(clf.score, X_test, y_test)
         print(
-            f"FF readout={readout:<8} accuracy {acc:.4f} "
+            f"{name} readout={readout:<8} accuracy {acc:.4f} "
             f"(predict {predict_time:.1f} s)",
             flush=True,
         )
         rows.append(
             dict(
-                model="FFClassifier",
+                model=f"{name} {clf.n_layers}x{clf.hidden_size}",
                 readout=readout,
                 accuracy=acc,
                 fit_time=fit_time,
@@ -202,7 +288,7 @@ def run_ff(args, X_train, X_test, y_train, y_test) -> list[dict]:
                 params=f"{layers:,} + {head:,} head",
             )
         )
-    print(f"FF parameters: {layers:,} in the FF layers + {head:,} in the softmax head")
+    print(f"{name} parameters: {layers:,} in the FF layers + {head:,} in the head")
     return rows
 
 
@@ -259,10 +345,17 @@ def main(argv: list[str] | None = None) -> None:
         f"images, {X_train.shape[1]} features, {X_train.dtype}",
         flush=True,
     )
+    models = [m for m in args.models if not (args.skip_mlp and m == "mlp")]
     rows = []
     with threadpool_limits(limits=args.threads):
-        rows += run_ff(args, X_train, X_test, y_train, y_test)
-        if not args.skip_mlp:
+        if "ff" in models:
+            clf = FFClassifier(**ff_params(args))
+            rows += run_ff(clf, X_train, X_test, y_train, y_test)
+        if "recurrent" in models:
+            params = recurrent_params(args, X_train.shape[1], len(set(y_train)))
+            clf = FFRecurrentClassifier(**params)
+            rows += run_ff(clf, X_train, X_test, y_train, y_test)
+        if "mlp" in models:
             rows += run_mlp(args, X_train, X_test, y_train, y_test)
 
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
