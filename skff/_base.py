@@ -39,9 +39,13 @@ def check_input_scale(X: Any) -> None:
     """Raise a ValueError if ``X`` (dense or sparse) holds values too large for
     float32 goodness."""
     values = X.data if hasattr(X, "data") and not isinstance(X, np.ndarray) else X
-    if values.size and np.abs(values).max() > MAX_ABS_INPUT:
+    if not values.size:
+        return
+    # max and min, not abs(X).max(): no temporary copy of X
+    largest = max(float(values.max()), -float(values.min()))
+    if largest > MAX_ABS_INPUT:
         raise ValueError(
-            f"X has values up to {float(np.abs(values).max()):.3g}; skff computes "
+            f"X has values up to {largest:.3g} in magnitude; skff computes "
             "goodness as squared float32 activities, which overflow for inputs "
             f"larger than about {MAX_ABS_INPUT:.0e}. Scale the features first "
             "(e.g. with StandardScaler or MinMaxScaler)."

@@ -78,6 +78,7 @@ CASES = [
     ),
     ("huge values", _fit_predict(X * 1e30), (ValueError, "Scale the features")),
     ("huge values at predict", _predict(X * 1e30), (ValueError, "Scale the features")),
+    ("huge negative values", _fit_predict(-X * 1e30), (ValueError, "Scale the")),
     ("NaN at predict", _predict(_nan(X)), (ValueError, "NaN")),
     ("empty X", _fit_predict(np.empty((0, 5)), y[:0]), (ValueError, "0 sample")),
     ("empty X at predict", _predict(np.empty((0, 5))), (ValueError, "0 sample")),
