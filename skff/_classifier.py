@@ -51,12 +51,14 @@ class FFClassifier(BaseFFClassifier):
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).
-    readout : {"goodness", "softmax", "both"}, default="goodness"
+    readout : {"goodness", "softmax", "both"}, default="both"
         How ``predict_proba`` scores the classes. ``"goodness"`` runs the net
         with every label and takes a softmax over the summed goodness;
         ``"softmax"`` runs it once with the neutral label through a linear
         softmax head trained on the (detached) normalized activities;
-        ``"both"`` adds the two log-probabilities.
+        ``"both"`` adds the two log-probabilities (and costs about as much as
+        ``"goodness"``: the neutral pass is one more label). It validated best
+        on Fashion-MNIST and digits.
     readout_skip_first : bool, default=False
         Leave the first layer out of both readouts (Hinton's choice for deeper
         nets).
@@ -64,9 +66,10 @@ class FFClassifier(BaseFFClassifier):
         L2 penalty (weight decay) of every layer's optimizer.
     learning_rate_init : float, default=0.01
         Learning rate of each layer's Adam optimizer.
-    learning_rate : {"constant", "linear"}, default="constant"
+    learning_rate : {"constant", "linear"}, default="linear"
         Schedule: ``"linear"`` keeps the rate for the first half of ``max_iter``
-        and then decays it linearly towards zero (Hinton's schedule).
+        and then decays it linearly towards zero (Hinton's schedule; it
+        validated better than ``"constant"`` on Fashion-MNIST and digits).
     max_iter : int, default=60
         Number of epochs (passes over the data).
     batch_size : int, default=100
@@ -166,11 +169,11 @@ class FFClassifier(BaseFFClassifier):
         label_strength=5.0,
         negatives="hard",
         peer_normalization=0.0,
-        readout="goodness",
+        readout="both",
         readout_skip_first=False,
         alpha=0.0,
         learning_rate_init=0.01,
-        learning_rate="constant",
+        learning_rate="linear",
         max_iter=60,
         batch_size=100,
         early_stopping=False,
