@@ -57,6 +57,33 @@ def resolve_device(spec: str | torch.device) -> torch.device:
 
     ``"auto"`` picks CUDA, then Apple's MPS, then the CPU. Anything else must be
     a device torch knows and this machine has, or a ``ValueError`` says why.
+    The estimators call it in ``fit`` with their ``device`` parameter.
+
+    Parameters
+    ----------
+    spec : str or torch.device
+        ``"auto"``, ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or ``"mps"`` (case and
+        surrounding spaces are ignored).
+
+    Returns
+    -------
+    device : torch.device
+        The device, available on this machine.
+
+    Raises
+    ------
+    ValueError
+        If the device is unknown or not available here.
+    TypeError
+        If ``spec`` is neither a string nor a ``torch.device``.
+
+    Examples
+    --------
+    >>> from skff import resolve_device
+    >>> resolve_device("cpu")
+    device(type='cpu')
+    >>> resolve_device("auto").type in {"cpu", "cuda", "mps"}
+    True
     """
     if isinstance(spec, torch.device):
         spec = str(spec)
