@@ -122,6 +122,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=1000,
         help="rows the MLPClassifier is fitted on (1 iteration)",
     )
+    parser.add_argument(
+        "--precision",
+        choices=["float32", "bf16"],
+        default="float32",
+        help="FFClassifier precision (the matmul baseline stays float32)",
+    )
     parser.add_argument("--skip-predict", action="store_true", help="skip part (c)")
     parser.add_argument(
         "--profile",
@@ -281,6 +287,7 @@ def make_classifier(args, batch_size: int, device: str) -> FFClassifier:
         batch_size=batch_size,
         max_iter=args.epochs,
         device=device,
+        precision=args.precision,
         random_state=args.random_state,
     )
 
@@ -299,11 +306,15 @@ def train_step_epoch(clf: FFClassifier, X: np.ndarray, y: np.ndarray, batch_size
     n_losses = len(core.layers) + 1
     core.train()
 
+    bf16 = clf.precision == "bf16"
+
     def epoch():
         total = torch.zeros(n_losses, device=device)
         for start in range(0, len(X), batch_size):
             idx = order[start : start + batch_size]
-            total += core.train_step(Xt[idx], yt[idx], gen) * len(idx)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                losses = core.train_step(Xt[idx], yt[idx], gen)
+            total += losses.float() * len(idx)
         return total
 
     t = timed(epoch, device)

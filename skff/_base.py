@@ -5,6 +5,7 @@ Estimators subclass :class:`BaseFF`; they validate their input, build a core fro
 :mod:`skff.core` and hand it to :meth:`BaseFF._run_epochs`.
 """
 
+import contextlib
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -175,6 +176,7 @@ class BaseFF(BaseEstimator):
         "tol": [Interval(Real, 0, None, closed="left")],
         "warm_start": ["boolean"],
         "device": [str],
+        "precision": [StrOptions({"float32", "bf16"})],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
     }
@@ -200,6 +202,13 @@ class BaseFF(BaseEstimator):
         except (TypeError, ValueError):
             pass
         return tags
+
+    def _autocast(self, device: torch.device):
+        """Context for the matrix products: bfloat16 autocast with
+        ``precision="bf16"`` (weights, optimizer state and losses stay float32)."""
+        if getattr(self, "precision", "float32") == "bf16":
+            return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+        return contextlib.nullcontext()
 
     # -- the epoch loop ------------------------------------------------------------
     def _reset_history(self) -> None:
@@ -255,7 +264,9 @@ class BaseFF(BaseEstimator):
                     idx = order[start : start + batch_size]
                     xb = source.take(idx)
                     yb = y[idx.to(device)]
-                    total += core.train_step(xb, yb, gen_dev) * len(idx)
+                    with self._autocast(device):
+                        step_losses = core.train_step(xb, yb, gen_dev)
+                    total += step_losses.float() * len(idx)
                 losses = (total / n).cpu().numpy().astype(float)
                 if not np.all(np.isfinite(losses)):
                     core.load_state_dict(snapshot)
@@ -343,7 +354,9 @@ class BaseFF(BaseEstimator):
                 pad = -len(idx) % _ROW_QUANTUM
                 if pad:
                     xb = torch.cat([xb, xb.new_zeros(pad, xb.shape[1])])
-                outs.append(np.asarray(fn(xb))[: len(idx)])
+                with self._autocast(xb.device):
+                    out = fn(xb)
+                outs.append(np.asarray(out)[: len(idx)])
         return np.concatenate(outs)
 
     def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:

@@ -91,6 +91,10 @@ class FFClassifier(BaseFFClassifier):
         ``"auto"`` (CUDA, then MPS, then CPU), ``"cpu"``, ``"cuda"``,
         ``"cuda:N"`` or ``"mps"``. Resolved in ``fit``; an unavailable device
         raises ``ValueError``.
+    precision : {"float32", "bf16"}, default="float32"
+        ``"bf16"`` runs the layers under bfloat16 autocast (weights, optimizer
+        state and losses stay float32). Meant for GPUs with bfloat16 units;
+        on CPUs without bfloat16 instructions it is much slower.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negative labels. With a
         fixed value, refits on the CPU are bit-identical.
@@ -182,6 +186,7 @@ class FFClassifier(BaseFFClassifier):
         tol=1e-4,
         warm_start=False,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
     ):
@@ -208,6 +213,7 @@ class FFClassifier(BaseFFClassifier):
         self.tol = tol
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 

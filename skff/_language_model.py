@@ -91,7 +91,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
     early_stopping, validation_fraction, n_iter_no_change, tol
         Early stopping on the mean log-likelihood of a random held-out share of
         the predicted characters.
-    warm_start, device, random_state, verbose
+    warm_start, device, precision, random_state, verbose
         As in :class:`FFClassifier`.
 
     Attributes
@@ -178,6 +178,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         tol=1e-4,
         warm_start=False,
         device="auto",
+        precision="float32",
         random_state=None,
         verbose=0,
     ):
@@ -205,6 +206,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self.tol = tol
         self.warm_start = warm_start
         self.device = device
+        self.precision = precision
         self.random_state = random_state
         self.verbose = verbose
 

@@ -207,7 +207,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
             pre = pre + (top if i == last else layer.top_down(normed[i + 1]))
             h = F.relu(pre)
             if self.damping > 0:
-                h = torch.lerp(h, states[i].detach(), self.damping)
+                h = torch.lerp(h, states[i].detach().to(h.dtype), self.damping)
             new.append(h)
         return new
 
