@@ -115,6 +115,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--mlp-learning-rate", type=float, default=0.001, help="Adam step of the MLP"
     )
+    parser.add_argument(
+        "--early-stopping",
+        action="store_true",
+        help="hold out a random 10%% of the training positions from FF and from the "
+        "MLP; each keeps the weights of its epoch with the best held-out "
+        "log-likelihood and stops after --patience epochs without improvement",
+    )
+    parser.add_argument(
+        "--patience", type=int, default=3, help="epochs without improvement"
+    )
     parser.add_argument("--device", default="cpu", help="torch device of FF and MLP")
     parser.add_argument(
         "--threads",
@@ -391,6 +401,19 @@ def build_mlp(n_in: int, n_out: int, hidden: int, n_layers: int) -> torch.nn.Mod
     return torch.nn.Sequential(*layers)
 
 
+def mlp_cross_entropy(model, source, y) -> float:
+    """Mean cross-entropy (nats) of the MLP on every position of ``source``."""
+    total = 0.0
+    with torch.inference_mode():
+        for s in range(0, len(source), 4096):
+            idx = torch.arange(s, min(s + 4096, len(source)))
+            logits = model(source.take(idx)).double()
+            total += torch.nn.functional.cross_entropy(
+                logits, y[idx.to(y.device)], reduction="sum"
+            ).item()
+    return total / len(source)
+
+
 def run_mlp(args, train_ids, test_ids, test_pos, n_tokens):
     torch.manual_seed(args.random_state)
     device = torch.device(args.device if args.device != "auto" else "cpu")
@@ -399,19 +422,30 @@ def run_mlp(args, train_ids, test_ids, test_pos, n_tokens):
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=args.mlp_learning_rate)
-    source = ContextSource(train_ids, np.arange(k, len(train_ids)), k, n_tokens, device)
+    positions = np.arange(k, len(train_ids))
+    val_source = None
+    if args.early_stopping:
+        # the same kind of hold-out as FFLanguageModel(early_stopping=True)
+        order = np.random.RandomState(args.random_state).permutation(len(positions))
+        n_val = max(1, int(round(0.1 * len(positions))))
+        val_pos, positions = positions[order[:n_val]], positions[order[n_val:]]
+        val_source = ContextSource(train_ids, val_pos, k, n_tokens, device)
+        y_val = val_source.targets().to(device)
+    source = ContextSource(train_ids, positions, k, n_tokens, device)
     y = source.targets().to(device)
     gen = torch.Generator().manual_seed(args.random_state)
     n = len(source)
     print(
         f"MLP: {k * n_tokens} -> {' -> '.join([str(args.hidden_size)] * args.n_layers)}"
         f" -> {n_tokens}, {n_params:,} parameters, Adam lr {args.mlp_learning_rate}, "
-        f"batch {args.batch_size}, {args.max_iter} epochs",
+        f"batch {args.batch_size}, {args.max_iter} epochs"
+        + (" at most (early stopping)" if args.early_stopping else ""),
         flush=True,
     )
     start = time.perf_counter()
-    model.train()
+    best, best_state, no_improve, epochs_run = -np.inf, None, 0, 0
     for epoch in range(args.max_iter):
+        model.train()
         order = torch.randperm(n, generator=gen)
         total = 0.0
         for s in range(0, n, args.batch_size):
@@ -423,11 +457,27 @@ def run_mlp(args, train_ids, test_ids, test_pos, n_tokens):
             loss.backward()
             opt.step()
             total += loss.item() * len(idx)
-        print(
-            f"  MLP epoch {epoch + 1}: train cross-entropy {total / n:.4f} "
-            f"({time.perf_counter() - start:.0f} s)",
-            flush=True,
-        )
+        epochs_run += 1
+        msg = f"  MLP epoch {epoch + 1}: train cross-entropy {total / n:.4f}"
+        if val_source is not None:
+            model.eval()
+            ll = -mlp_cross_entropy(model, val_source, y_val)
+            msg += f", held-out log-likelihood {ll:.4f}"
+            if ll > best + 1e-4:
+                no_improve = 0
+            else:
+                no_improve += 1
+            if ll > best:
+                best = ll
+                best_state = {
+                    key: v.detach().clone() for key, v in model.state_dict().items()
+                }
+        print(msg + f" ({time.perf_counter() - start:.0f} s)", flush=True)
+        if val_source is not None and no_improve >= args.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+        print(f"MLP: best held-out log-likelihood {best:.4f}, {epochs_run} epochs run")
     fit_time = time.perf_counter() - start
     model.eval()
     test_source = ContextSource(test_ids, test_pos, k, n_tokens, device)
@@ -458,6 +508,10 @@ def fit_ff(args, train):
         random_state=args.random_state,
         verbose=args.verbose,
     )
+    if args.early_stopping:
+        params.update(
+            early_stopping=True, validation_fraction=0.1, n_iter_no_change=args.patience
+        )
     params.update(dict(args.param))
     lm = FFLanguageModel(**params)
     print(f"FFLanguageModel: {lm.get_params()}", flush=True)
@@ -472,6 +526,12 @@ def fit_ff(args, train):
     print("  epoch  " + "  ".join(f"{n:>8}" for n in names))
     for i, losses in enumerate(lm.loss_curve_, start=1):
         print(f"  {i:5d}  " + "  ".join(f"{v:8.4f}" for v in losses))
+    if lm.validation_scores_:
+        scores = " ".join(f"{v:.4f}" for v in lm.validation_scores_)
+        print(
+            f"FF held-out log-likelihood per epoch: {scores}; best "
+            f"{lm.best_validation_score_:.4f} (its weights are kept)"
+        )
     return lm, fit_time
 
 
