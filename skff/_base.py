@@ -6,6 +6,7 @@ Estimators subclass :class:`BaseFF`; they validate their input, build a core fro
 """
 
 import contextlib
+import inspect
 import warnings
 from numbers import Integral, Real
 from typing import Any
@@ -411,6 +412,12 @@ class BaseFF(BaseEstimator):
             )
         core_state = state.pop("_core_state", None)
         super().__setstate__(state)
+        # parameters added to the estimator after the model was saved (same
+        # state format) take their defaults, so get_params and clone still work
+        defaults = inspect.signature(type(self).__init__).parameters
+        for name in self._get_param_names():
+            if not hasattr(self, name):
+                setattr(self, name, defaults[name].default)
         if core_state is not None:
             core = CORES[core_state["class"]](**core_state["config"])
             core.load_state_dict(

@@ -96,6 +96,19 @@ def test_old_state_format_gives_clear_error(fitted):
         FFClassifier.__new__(FFClassifier).__setstate__(state)
 
 
+def test_parameter_added_after_saving_takes_its_default(fitted):
+    # a model saved before `precision` existed (same state format)
+    clf, X_te = fitted
+    state = clf.__getstate__()
+    del state["precision"]
+    loaded = FFClassifier.__new__(FFClassifier)
+    loaded.__setstate__(state)
+    assert loaded.get_params()["precision"] == "float32"
+    assert "precision" not in state
+    np.testing.assert_array_equal(loaded.predict_proba(X_te), clf.predict_proba(X_te))
+    assert skff.FFClassifier(**loaded.get_params()).get_params() == clf.get_params()
+
+
 def test_loaded_model_keeps_training(fitted, small_digits):
     clf, X_te = fitted
     X_tr, _, y_tr, y_te = small_digits
