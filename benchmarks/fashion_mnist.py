@@ -32,22 +32,14 @@ the test set.
 from __future__ import annotations
 
 import argparse
-import ast
-import os
-import platform
-import shlex
-import sys
-import time
 from datetime import datetime, timezone
 
-import numpy as np
-import sklearn
 import torch
+from _common import parse_param, print_provenance, timed
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-import skff
 from skff import FFClassifier, FFRecurrentClassifier
 from skff.datasets import load_fashion_mnist
 
@@ -80,17 +72,6 @@ def recurrent_n_params(h: int, n_features: int, n_classes: int, n_layers: int) -
     """Bottom-up, top-down weights and biases of the recurrent net's layers."""
     sizes = [n_features] + [h] * n_layers + [n_classes]
     return sum(h * (sizes[i - 1] + sizes[i + 1] + 1) for i in range(1, n_layers + 1))
-
-
-def parse_param(text: str) -> tuple[str, object]:
-    """Split ``key=value``; the value is a Python literal if it parses as one."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        return key.strip(), ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key.strip(), value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -193,24 +174,6 @@ def n_params_ff(clf: FFClassifier) -> tuple[int, int]:
 
 def n_params_mlp(clf: MLPClassifier) -> int:
     return sum(w.size for w in clf.coefs_) + sum(b.size for b in clf.intercepts_)
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else the machine type."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - start
 
 
 def ff_params(args) -> dict:
@@ -358,24 +321,10 @@ def main(argv: list[str] | None = None) -> None:
         if "mlp" in models:
             rows += run_mlp(args, X_train, X_test, y_train, y_test)
 
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     print()
     print(markdown_table(rows, split))
     print()
-    print(f"command: {command}")
-    print(
-        f"threads: {args.threads} (torch.get_num_threads() = "
-        f"{torch.get_num_threads()}, threadpoolctl limit {args.threads})"
-    )
-    print(
-        f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
-        f"started {started:%Y-%m-%d %H:%M} UTC"
-    )
-    print(
-        f"versions: skff {skff.__version__}, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
-        f"python {platform.python_version()}"
-    )
+    print_provenance(args.threads, started)
 
 
 if __name__ == "__main__":

@@ -44,37 +44,20 @@ for choosing settings without looking at the test set.
 from __future__ import annotations
 
 import argparse
-import ast
-import os
-import platform
-import shlex
-import sys
 import time
 from datetime import datetime, timezone
 
 import numpy as np
-import sklearn
 import torch
+from _common import parse_param, print_provenance, timed
 from scipy.special import log_softmax
 from threadpoolctl import threadpool_limits
 
-import skff
 from skff import FFLanguageModel
 from skff._batching import ContextSource
 from skff.datasets import load_devils_dictionary, split_text
 
 READOUTS = ("softmax", "goodness", "both")
-
-
-def parse_param(text: str) -> tuple[str, object]:
-    """Split ``key=value``; the value is a Python literal if it parses as one."""
-    key, sep, value = text.partition("=")
-    if not sep or not key:
-        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    try:
-        return key.strip(), ast.literal_eval(value)
-    except (ValueError, SyntaxError):
-        return key.strip(), value
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -169,24 +152,6 @@ def load_texts(args) -> tuple[str, str, str]:
     if args.train_chars is not None:
         train = train[: args.train_chars]
     return train, test, split
-
-
-def timed(fn, *args):
-    start = time.perf_counter()
-    out = fn(*args)
-    return out, time.perf_counter() - start
-
-
-def cpu_name() -> str:
-    """The CPU model from /proc/cpuinfo (Linux), else the machine type."""
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    return line.partition(":")[2].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 # --------------------------------------------------------------------------- #
@@ -670,24 +635,10 @@ def main(argv: list[str] | None = None) -> None:
                 f"  {r['setting']:<8} accuracy x{acc:.3f}, perplexity x{ppl:.3f}: {ok}"
             )
 
-    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
     print()
     print(markdown_table(rows, split))
     print()
-    print(f"command: {command}")
-    print(
-        f"threads: {args.threads} (torch.get_num_threads() = "
-        f"{torch.get_num_threads()}, threadpoolctl limit {args.threads})"
-    )
-    print(
-        f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
-        f"started {started:%Y-%m-%d %H:%M} UTC"
-    )
-    print(
-        f"versions: skff {skff.__version__}, torch {torch.__version__}, "
-        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
-        f"python {platform.python_version()}"
-    )
+    print_provenance(args.threads, started)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,68 @@
+"""Helpers shared by the benchmark scripts (run them as ``python benchmarks/X.py``;
+this folder is then on ``sys.path``)."""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import platform
+import shlex
+import sys
+import time
+from datetime import datetime
+
+import numpy as np
+import sklearn
+import torch
+
+import skff
+
+
+def parse_param(text: str) -> tuple[str, object]:
+    """Split ``key=value``; the value is a Python literal if it parses as one."""
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
+    try:
+        return key.strip(), ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return key.strip(), value
+
+
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo (Linux), else the machine type."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.partition(":")[2].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def timed(fn, *args):
+    """``fn(*args)`` and its wall time in seconds."""
+    start = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - start
+
+
+def print_provenance(threads: int, started: datetime) -> None:
+    """The command line, thread count, machine and library versions of a run."""
+    command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])
+    print(f"command: {command}")
+    print(
+        f"threads: {threads} (torch.get_num_threads() = "
+        f"{torch.get_num_threads()}, threadpoolctl limit {threads})"
+    )
+    print(
+        f"machine: {cpu_name()}, {os.cpu_count()} logical CPUs; "
+        f"started {started:%Y-%m-%d %H:%M} UTC"
+    )
+    print(
+        f"versions: skff {skff.__version__}, torch {torch.__version__}, "
+        f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
+        f"python {platform.python_version()}"
+    )
