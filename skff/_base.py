@@ -207,7 +207,7 @@ class BaseFF(BaseEstimator):
     def _autocast(self, device: torch.device):
         """Context for the matrix products: bfloat16 autocast with
         ``precision="bf16"`` (weights, optimizer state and losses stay float32)."""
-        if getattr(self, "precision", "float32") == "bf16":
+        if self.precision == "bf16":
             return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
