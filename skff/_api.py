@@ -13,26 +13,13 @@ from ._classifier import FFClassifier
 from ._language_model import FFLanguageModel
 from ._recurrent import FFRecurrentClassifier
 
-MODEL_TYPES = ("progressive", "recurrent", "nlp")
-
-
-def _estimator_class(model_type: str):
-    if model_type == "progressive":
-        from ._classifier import FFClassifier
-
-        return FFClassifier
-    if model_type == "recurrent":
-        try:
-            from ._recurrent import FFRecurrentClassifier
-        except ImportError:  # pragma: no cover - until the recurrent net lands
-            raise NotImplementedError(
-                "model_type='recurrent' needs FFRecurrentClassifier, which this "
-                "version of skff does not include yet."
-            ) from None
-        return FFRecurrentClassifier
-    from ._language_model import FFLanguageModel
-
-    return FFLanguageModel
+#: The reference app's model types and the estimator each one builds.
+ESTIMATORS = {
+    "progressive": FFClassifier,
+    "recurrent": FFRecurrentClassifier,
+    "nlp": FFLanguageModel,
+}
+MODEL_TYPES = tuple(ESTIMATORS)
 
 
 def train_with_forward_forward_algorithm(
@@ -121,7 +108,7 @@ def train_with_forward_forward_algorithm(
         raise ValueError(
             f"Unknown model_type {model_type!r}; expected one of {MODEL_TYPES}."
         )
-    cls = _estimator_class(model_type)
+    cls = ESTIMATORS[model_type]
     mapped = {
         "n_layers": n_layers,
         "hidden_size": hidden_size,
