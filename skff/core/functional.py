@@ -11,14 +11,16 @@ def rms_normalize(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     """Divide each row by its root mean square, so only its direction passes on.
 
     The length of a layer's activity vector carries its goodness; removing it
-    forces the next layer to use the relative activities (Hinton, 2022).
+    forces the next layer to use the relative activities (Hinton, 2022). The
+    statistic is computed in float32 even for bfloat16 activities.
     """
-    return h * torch.rsqrt(h.pow(2).mean(dim=-1, keepdim=True) + eps)
+    return h * torch.rsqrt(h.float().pow(2).mean(dim=-1, keepdim=True) + eps)
 
 
 def goodness(h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
-    """Goodness of each row of activities: the mean or sum of squares."""
-    sq = h.pow(2)
+    """Goodness of each row of activities: the mean or sum of squares, in
+    float32 even for bfloat16 activities (``precision="bf16"``)."""
+    sq = h.float().pow(2)
     if kind == "mean":
         return sq.mean(dim=-1)
     if kind == "sum":

@@ -226,7 +226,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
     def _window_goodness(self, x_in, top, states) -> torch.Tensor:
         """Goodness summed over the layers, averaged over the window."""
         start, stop = self.goodness_window
-        total = torch.zeros(x_in.shape[0], device=x_in.device, dtype=x_in.dtype)
+        total = torch.zeros(x_in.shape[0], device=x_in.device)  # float32
 
         def keep(t, hs):
             if t >= start:
