@@ -6,7 +6,8 @@ readout only affects prediction, so the network is fitted once), optionally
 fits :class:`skff.FFRecurrentClassifier` with as many parameters as the
 FFClassifier's layers (``--models ff,recurrent,mlp``), then fits
 ``sklearn.neural_network.MLPClassifier(hidden_layer_sizes=(500, 500),
-early_stopping=True)`` on the same data for comparison. It ends with a markdown
+early_stopping=True)`` (``--mlp-hidden-size`` sets the width) on the same data
+for comparison. It ends with a markdown
 table, the parameter counts of the networks, the exact command line, the thread
 count and the library versions.
 
@@ -144,6 +145,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="extra FFClassifier parameter (repeatable)",
     )
     parser.add_argument(
+        "--mlp-hidden-size",
+        type=int,
+        default=500,
+        help="width of each of the MLP's layers (as many layers as --n-layers)",
+    )
+    parser.add_argument(
         "--verbose", type=int, default=0, help="FFClassifier progress bar"
     )
     return parser.parse_args(argv)
@@ -257,7 +264,7 @@ def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:
 
 def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
     clf = MLPClassifier(
-        hidden_layer_sizes=(500, 500),
+        hidden_layer_sizes=(args.mlp_hidden_size,) * args.n_layers,
         early_stopping=True,
         random_state=args.random_state,
     )
@@ -274,7 +281,7 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
     print(f"MLP parameters: {n:,}")
     return [
         dict(
-            model="MLPClassifier",
+            model=f"MLPClassifier {args.mlp_hidden_size}x{args.n_layers}",
             readout="-",
             accuracy=acc,
             fit_time=fit_time,
