@@ -50,6 +50,7 @@ def main(argv=None) -> None:
     )
     parser.add_argument(
         "--param",
+        type=parse_param,
         action="append",
         default=[],
         metavar="KEY=VALUE",
@@ -62,7 +63,7 @@ def main(argv=None) -> None:
     X_train, _, y_train, _ = train_test_split(
         X / 16.0, y, test_size=0.3, stratify=y, random_state=0
     )
-    fixed = dict(parse_param(p) for p in args.param)
+    fixed = dict(args.param)
     if args.grid:
         axes = []
         for spec in args.grid:

@@ -6,10 +6,10 @@ readout only affects prediction, so the network is fitted once), optionally
 fits :class:`skff.FFRecurrentClassifier` with as many parameters as the
 FFClassifier's layers (``--models ff,recurrent,mlp``), then fits
 ``sklearn.neural_network.MLPClassifier(hidden_layer_sizes=(500, 500),
-early_stopping=True)`` (``--mlp-hidden-size`` sets the width) on the same data
-for comparison. It ends with a markdown
-table, the parameter counts of the networks, the exact command line, the thread
-count and the library versions.
+early_stopping=True)`` on the same data for comparison (``--mlp-hidden-size``
+sets the width of its layers, ``--n-layers`` their number). It ends with a
+markdown table, the parameter counts of the networks, the exact command line,
+the thread count and the library versions.
 
 The data come from :func:`skff.datasets.load_fashion_mnist` (Debian/Ubuntu
 package ``dataset-fashion-mnist``, or ``SKFF_FASHION_MNIST_DIR``).
@@ -281,7 +281,7 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
     print(f"MLP parameters: {n:,}")
     return [
         dict(
-            model=f"MLPClassifier {args.mlp_hidden_size}x{args.n_layers}",
+            model=f"MLPClassifier {args.n_layers}x{args.mlp_hidden_size}",
             readout="-",
             accuracy=acc,
             fit_time=fit_time,

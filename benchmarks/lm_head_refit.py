@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 
 from skff import FFLanguageModel
-from skff._batching import ContextSource
 from skff.datasets import load_devils_dictionary, split_text
 
 
@@ -48,19 +47,17 @@ def main(argv=None) -> None:
     lm = FFLanguageModel(max_iter=args.max_iter, random_state=0, device="cpu")
     lm.fit([train])
     print(f"fit: {time.perf_counter() - start:.0f} s, {args.max_iter} epochs")
-    core, k, n_tokens = lm.core_, lm.context_size, len(lm.classes_)
+    core = lm.core_
 
     def features(text):
+        """Neutral-candidate features and targets of every position of ``text``."""
         ids = lm._encode(text)
-        source = ContextSource(
-            ids, np.arange(k, len(ids)), k, n_tokens, torch.device("cpu")
-        )
+        source = lm._source(ids, np.arange(lm.context_size, len(ids)))
+        chunks = []
         with torch.no_grad():
-            chunks = [
-                core.neutral_features(source.take(torch.arange(i, min(i + 4096, n))))
-                for n in [len(source)]
-                for i in range(0, n, 4096)
-            ]
+            for i in range(0, len(source), 4096):
+                idx = torch.arange(i, min(i + 4096, len(source)))
+                chunks.append(core.neutral_features(source.take(idx)))
         return torch.cat(chunks), source.targets()
 
     f_train, y_train = features(train)
