@@ -1,6 +1,6 @@
 """FFClassifier: a feed-forward Forward-Forward network as a scikit-learn classifier."""
 
-from numbers import Real
+from numbers import Integral, Real
 
 from sklearn.utils._param_validation import Interval, StrOptions
 
@@ -48,6 +48,12 @@ class FFClassifier(BaseFFClassifier):
         wrong classes (``"hard"``, Hinton's recipe), uniformly among the other
         classes (``"uniform"``), or the most probable wrong class
         (``"hardest"``). The true label is never drawn.
+    n_negatives : int, default=1
+        Number of distinct wrong labels drawn for each positive example (at
+        most ``n_classes - 1`` are used). With more than one, the SymBa loss
+        becomes the cross-entropy of picking the positive among itself and its
+        negatives; the logistic loss averages over the negatives. Each negative
+        costs one more forward pass per layer.
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).
@@ -155,6 +161,7 @@ class FFClassifier(BaseFFClassifier):
         "label_injection": [StrOptions({"concat", "overlay"})],
         "label_strength": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"hard", "uniform", "hardest"})],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "peer_normalization": [Interval(Real, 0, None, closed="left")],
         "readout": [StrOptions({"goodness", "softmax", "both"})],
         "readout_skip_first": ["boolean"],
@@ -172,6 +179,7 @@ class FFClassifier(BaseFFClassifier):
         label_injection="concat",
         label_strength=5.0,
         negatives="hard",
+        n_negatives=1,
         peer_normalization=0.0,
         readout="both",
         readout_skip_first=False,
@@ -199,6 +207,7 @@ class FFClassifier(BaseFFClassifier):
         self.label_injection = label_injection
         self.label_strength = label_strength
         self.negatives = negatives
+        self.n_negatives = n_negatives
         self.peer_normalization = peer_normalization
         self.readout = readout
         self.readout_skip_first = readout_skip_first

@@ -161,6 +161,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             learning_rate=self.learning_rate_init,
             weight_decay=self.alpha,
             negatives=self.negatives,
+            n_negatives=self.n_negatives,
             reset=restart_optimizers or not core.is_configured,
         )
 

@@ -78,6 +78,12 @@ class FFLanguageModel(DensityMixin, BaseFF):
         The local objective, as in :class:`FFClassifier`.
     negatives : {"hard", "hardest", "uniform"}, default="hard"
         How the wrong next character of each negative example is chosen.
+    n_negatives : int, default=1
+        Number of distinct wrong characters drawn for each positive example (at
+        most ``len(classes_) - 1`` are used). With more than one, the SymBa loss
+        becomes the cross-entropy of picking the positive among itself and its
+        negatives; the logistic loss averages over the negatives. Each negative
+        costs one more forward pass per layer.
     readout : {"softmax", "goodness", "both"}, default="softmax"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the
@@ -147,6 +153,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         "symba_scale": [Interval(Real, 0, None, closed="neither")],
         "label_strength": [Interval(Real, 0, None, closed="neither")],
         "negatives": [StrOptions({"hard", "uniform", "hardest"})],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "peer_normalization": [Interval(Real, 0, None, closed="left")],
         "readout": [StrOptions({"goodness", "softmax", "both"})],
     }
@@ -165,6 +172,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         symba_scale=4.0,
         label_strength=5.0,
         negatives="hard",
+        n_negatives=1,
         peer_normalization=0.0,
         readout="softmax",
         alpha=0.0,
@@ -193,6 +201,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self.symba_scale = symba_scale
         self.label_strength = label_strength
         self.negatives = negatives
+        self.n_negatives = n_negatives
         self.peer_normalization = peer_normalization
         self.readout = readout
         self.alpha = alpha
@@ -303,6 +312,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
             learning_rate=self.learning_rate_init,
             weight_decay=self.alpha,
             negatives=self.negatives,
+            n_negatives=self.n_negatives,
         )
         validation = None
         if self.early_stopping:

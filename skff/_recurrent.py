@@ -85,6 +85,12 @@ class FFRecurrentClassifier(BaseFFClassifier):
         classes (``"uniform"``), or the most probable wrong class
         (``"hardest"``, which learns poorly with this network). The true label
         is never drawn.
+    n_negatives : int, default=1
+        Number of distinct wrong labels drawn for each positive example (at
+        most ``n_classes - 1`` are used). With more than one, the SymBa loss
+        becomes the cross-entropy of picking the positive among itself and its
+        negatives; the logistic loss averages over the negatives. Each negative
+        costs one more forward pass per layer.
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).
@@ -209,6 +215,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         "label_strength": [Interval(Real, 0, None, closed="neither")],
         "normalize_input": ["boolean"],
         "negatives": [StrOptions({"hard", "uniform", "hardest"})],
+        "n_negatives": [Interval(Integral, 1, None, closed="left")],
         "peer_normalization": [Interval(Real, 0, None, closed="left")],
         "readout": [StrOptions({"goodness", "softmax", "both"})],
     }
@@ -228,6 +235,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         label_strength=1.0,
         normalize_input=True,
         negatives="hard",
+        n_negatives=1,
         peer_normalization=0.0,
         readout="goodness",
         alpha=0.0,
@@ -257,6 +265,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         self.label_strength = label_strength
         self.normalize_input = normalize_input
         self.negatives = negatives
+        self.n_negatives = n_negatives
         self.peer_normalization = peer_normalization
         self.readout = readout
         self.alpha = alpha

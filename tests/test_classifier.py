@@ -243,7 +243,8 @@ def test_label_logits_match_one_pass_per_label():
     torch.testing.assert_close(fast, slow)
 
 
-def test_negatives_never_equal_true_label():
+@pytest.mark.parametrize("k", [1, 3, 9])
+def test_negatives_never_equal_true_label(k):
     from skff.core import (
         hardest_wrong_labels,
         sample_wrong_labels,
@@ -255,17 +256,28 @@ def test_negatives_never_equal_true_label():
     probs = torch.softmax(torch.randn(5000, 10, generator=g) * 5, dim=1)
     probs[torch.arange(5000), y] = 1.0  # all mass on the true class
     for neg in (
-        uniform_wrong_labels(y, 10, g),
-        sample_wrong_labels(probs, y, g),
-        hardest_wrong_labels(probs, y),
+        uniform_wrong_labels(y, 10, g, k=k),
+        sample_wrong_labels(probs, y, g, k=k),
+        hardest_wrong_labels(probs, y, k=k),
     ):
-        assert not torch.any(neg == y)
+        assert neg.shape == (5000, k)
+        assert not torch.any(neg == y.unsqueeze(1))
         assert neg.min() >= 0 and neg.max() <= 9
+        # k distinct wrong labels per row
+        assert torch.all(neg.sort(dim=1).values.diff(dim=1) > 0)
     # uniform negatives cover all other classes about equally
     counts = torch.bincount(
-        uniform_wrong_labels(torch.zeros(9000, dtype=torch.long), 10, g)
+        uniform_wrong_labels(torch.zeros(9000, dtype=torch.long), 10, g, k=k).ravel()
     )
-    assert counts[0] == 0 and counts[1:].min() > 800
+    assert counts[0] == 0 and counts[1:].min() > 800 * k
+
+
+def test_hardest_negatives_are_the_top_wrong_classes():
+    from skff.core import hardest_wrong_labels
+
+    probs = torch.tensor([[0.1, 0.4, 0.2, 0.3], [0.7, 0.05, 0.1, 0.15]])
+    y = torch.tensor([1, 0])
+    assert hardest_wrong_labels(probs, y, k=2).tolist() == [[3, 2], [3, 2]]
 
 
 def test_hard_negatives_follow_probabilities():
@@ -274,9 +286,39 @@ def test_hard_negatives_follow_probabilities():
     g = torch.Generator().manual_seed(0)
     y = torch.zeros(4000, dtype=torch.long)
     probs = torch.tensor([[0.5, 0.4, 0.1, 0.0]]).repeat(4000, 1)
-    counts = torch.bincount(sample_wrong_labels(probs, y, g), minlength=4)
+    counts = torch.bincount(sample_wrong_labels(probs, y, g).ravel(), minlength=4)
     assert counts[0] == 0
     assert 0.75 < counts[1] / 4000 < 0.85 and counts[3] < 20
+
+
+def test_symba_loss_with_several_negatives():
+    """With k negatives the SymBa loss is the cross-entropy of the positive
+    among itself and its negatives, and equals the pairwise loss for k = 1."""
+    from skff.core import ff_loss
+
+    g_pos = torch.tensor([1.0, 0.5])
+    g_neg = torch.tensor([[0.2, 0.9], [0.5, 0.1]])
+    got = ff_loss(g_pos, g_neg, kind="symba", alpha=4.0)
+    logits = 4.0 * torch.cat([g_pos.unsqueeze(1), g_neg], dim=1)
+    want = torch.nn.functional.cross_entropy(logits, torch.zeros(2, dtype=torch.long))
+    torch.testing.assert_close(got, want)
+    one = ff_loss(g_pos, g_neg[:, :1], kind="symba", alpha=4.0)
+    torch.testing.assert_close(
+        one, torch.nn.functional.softplus(-4.0 * (g_pos - g_neg[:, 0])).mean()
+    )
+
+
+@pytest.mark.parametrize("n_negatives", [3, 20])
+def test_several_negatives_learn(small_digits, n_negatives):
+    """Several wrong labels per positive learn as well; more than
+    n_classes - 1 are capped (every wrong label once)."""
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = FFClassifier(**FAST, n_negatives=n_negatives, random_state=0)
+    clf.fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) > 0.8
+    # binary data: a single wrong label exists
+    mask = y_tr < 2
+    FFClassifier(**FAST, n_negatives=n_negatives).fit(X_tr[mask], y_tr[mask])
 
 
 def test_warnings_free_fit(small_digits):

@@ -70,6 +70,13 @@ def test_learns_repetitive_text(fitted):
     assert fitted.score(DOCS) > np.log(1 / len(fitted.classes_)) + 1.0
 
 
+def test_several_negatives_learn():
+    """Eight wrong next characters per position learn the text as well."""
+    lm = FFLanguageModel(**FAST, n_negatives=8, random_state=0).fit(DOCS)
+    assert lm.perplexity(DOCS) < 4.0
+    assert lm.core_.n_negatives == 8
+
+
 def test_next_character_api(fitted):
     proba = fitted.predict_proba(["the cat sa", "a dog "])
     assert proba.shape == (2, len(fitted.classes_))

@@ -84,6 +84,7 @@ def test_learns_small_digits(fitted, small_digits):
         dict(goodness="sum", symba_scale=0.1),
         dict(normalize_input=False),
         dict(n_layers=1, goodness_window=(0, 2)),
+        dict(n_negatives=3),
     ],
 )
 def test_variants_learn(small_digits, params):
@@ -240,7 +241,7 @@ def test_goodness_trajectory(fitted, small_digits):
 
 def test_negatives_never_carry_the_true_label(monkeypatch):
     net = _core()
-    net.configure_training(learning_rate=0.05, negatives="hard")
+    net.configure_training(learning_rate=0.05, negatives="hard", n_negatives=2)
     drawn = []
     original = RecurrentFFNet.negative_labels
 
@@ -254,7 +255,10 @@ def test_negatives_never_carry_the_true_label(monkeypatch):
     for _ in range(5):
         net.train_step(torch.rand(64, 12), torch.randint(0, 4, (64,), generator=g), g)
     assert len(drawn) == 5
-    assert all(not torch.any(neg == y) for y, neg in drawn)
+    for y, neg in drawn:
+        # one block of wrong labels per negative, two distinct ones per sample
+        blocks = neg.view(2, len(y))
+        assert not torch.any(blocks == y) and torch.all(blocks[0] != blocks[1])
 
 
 # -- fitting modes -------------------------------------------------------------------

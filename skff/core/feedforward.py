@@ -176,9 +176,9 @@ class FFNet(LocalTrainingMixin, nn.Module):
 
         A neutral-label pass (no gradient into the layers) trains the softmax head
         and gives the class probabilities that hard negatives are drawn from; then
-        each layer sees positives (true label) and negatives (a wrong label) in
-        one batch, takes one step on its own loss, and hands its detached,
-        normalized activities to the next layer.
+        each layer sees positives (true label) and negatives (``n_negatives``
+        wrong labels each) in one batch, takes one step on its own loss, and
+        hands its detached, normalized activities to the next layer.
 
         Returns the losses of each layer and of the head (1-D tensor).
         """
@@ -190,7 +190,8 @@ class FFNet(LocalTrainingMixin, nn.Module):
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
 
         cols = self._label_columns()
-        h = F.relu(torch.cat([part + cols[y], part + cols[y_neg]]))
+        k = y_neg.shape[0] // n
+        h = F.relu(torch.cat([part + cols[y], part.repeat(k, 1) + cols[y_neg]]))
         losses = []
         for i, layer in enumerate(self.layers):
             if i > 0:

@@ -38,15 +38,24 @@ def ff_loss(
 ) -> torch.Tensor:
     """Local Forward-Forward loss of one layer.
 
+    ``g_pos`` has shape ``(n,)``; ``g_neg`` has shape ``(n,)`` or ``(n, k)``:
+    ``k`` negatives for each positive.
+
     ``logistic``: ``p(positive) = sigmoid(g - threshold)``; the loss is the mean
-    negative log-likelihood over the positive and the negative rows.
+    negative log-likelihood over the positive and over the negative rows.
     ``symba``: the symmetric pairwise loss ``softplus(-alpha * (g_pos - g_neg))``
-    of Lee & Song (2023), with each positive paired with its own negative.
+    of Lee & Song (2023), with each positive paired with its own negative; with
+    ``k`` negatives, ``log(1 + sum_j exp(-alpha * (g_pos - g_neg_j)))``, the
+    cross-entropy of picking the positive among itself and its negatives (the
+    same loss for ``k = 1``).
     """
     if kind == "logistic":
         return 0.5 * (
             F.softplus(threshold - g_pos).mean() + F.softplus(g_neg - threshold).mean()
         )
     if kind == "symba":
-        return F.softplus(-alpha * (g_pos - g_neg)).mean()
+        if g_neg.dim() == 1 or g_neg.shape[1] == 1:
+            return F.softplus(-alpha * (g_pos - g_neg.reshape(g_pos.shape))).mean()
+        z = -alpha * (g_pos.unsqueeze(1) - g_neg)
+        return torch.logsumexp(F.pad(z, (1, 0)), dim=1).mean()
     raise ValueError(f"unknown loss {kind!r}; expected one of {LOSSES}")

@@ -87,6 +87,7 @@ class LocalTrainingMixin:
         self.alpha = float(alpha)
         self.peer_normalization = float(peer_normalization)
         self.negatives = "hard"
+        self.n_negatives = 1
         self._optimizers = None
 
     def configure_training(
@@ -96,12 +97,19 @@ class LocalTrainingMixin:
         weight_decay: float = 0.0,
         head_learning_rate: float | None = None,
         negatives: str = "hard",
+        n_negatives: int = 1,
         reset: bool = True,
     ) -> None:
-        """Create (or keep, with ``reset=False``) one Adam optimizer per layer."""
+        """Create (or keep, with ``reset=False``) one Adam optimizer per layer.
+
+        ``negatives`` picks how wrong labels are chosen and ``n_negatives`` how
+        many per positive (at most ``n_classes - 1`` are used)."""
         if negatives not in NEGATIVES:
             raise ValueError(f"unknown negatives {negatives!r}; expected {NEGATIVES}")
+        if int(n_negatives) < 1:
+            raise ValueError(f"n_negatives must be at least 1, got {n_negatives}")
         self.negatives = negatives
+        self.n_negatives = int(n_negatives)
         head_lr = learning_rate if head_learning_rate is None else head_learning_rate
         if self._optimizers is None or reset:
             self._optimizers = [
@@ -126,11 +134,12 @@ class LocalTrainingMixin:
     # -- the local objective -------------------------------------------------------
     def layer_loss(self, i: int, h: torch.Tensor, n_pos: int) -> torch.Tensor:
         """Loss of layer ``i`` on activities ``h``: positives in the first
-        ``n_pos`` rows, their negatives (paired row by row) after them."""
+        ``n_pos`` rows, then their negatives in blocks of ``n_pos`` rows, each
+        block paired row by row with the positives."""
         g = goodness(h, self.goodness_kind)
         loss = ff_loss(
             g[:n_pos],
-            g[n_pos:],
+            g[n_pos:].view(-1, n_pos).t(),
             kind=self.loss_kind,
             threshold=self.threshold,
             alpha=self.alpha,
@@ -165,9 +174,14 @@ class LocalTrainingMixin:
         return loss.detach(), torch.softmax(logits.detach(), dim=1)
 
     def negative_labels(self, y, n_classes, probs=None, generator=None):
-        """Wrong labels for the negative pass, by ``self.negatives``."""
+        """Wrong labels for the negative pass, by ``self.negatives``: one block
+        of ``len(y)`` labels per negative, concatenated (1-D, length
+        ``k * len(y)`` with ``k = min(n_negatives, n_classes - 1)``)."""
+        k = min(self.n_negatives, n_classes - 1)
         if self.negatives == "uniform" or probs is None:
-            return uniform_wrong_labels(y, n_classes, generator)
-        if self.negatives == "hard":
-            return sample_wrong_labels(probs, y, generator)
-        return hardest_wrong_labels(probs, y)
+            y_neg = uniform_wrong_labels(y, n_classes, generator, k=k)
+        elif self.negatives == "hard":
+            y_neg = sample_wrong_labels(probs, y, generator, k=k)
+        else:
+            y_neg = hardest_wrong_labels(probs, y, k=k)
+        return y_neg.t().reshape(-1)

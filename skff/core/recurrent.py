@@ -304,9 +304,10 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
 
         A neutral-label run (no gradient) trains the softmax head and gives the
         class probabilities that hard negatives are drawn from. Then the
-        positives (true label) and negatives (a wrong label) run as one batch
-        of ``2n`` rows; each layer pools its loss over the goodness window and
-        takes one optimizer step on it.
+        positives (true label) and negatives (``n_negatives`` wrong labels
+        each) run as one batch of ``(1 + n_negatives) n`` rows; each layer
+        pools its loss over the goodness window and takes one optimizer step on
+        it.
 
         Returns the losses of each layer and of the head (1-D tensor).
         """
@@ -329,19 +330,22 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
                 for i, h in enumerate(hs):
                     window[i].append(h)
 
+        reps = 1 + y_neg.shape[0] // n
         self._run(
-            torch.cat([x_in, x_in]),
+            x_in.repeat(reps, 1),
             self._label_top(torch.cat([y, y_neg])),
-            [torch.cat([h, h]) for h in states],
+            [h.repeat(reps, 1) for h in states],
             stop,
             keep,
         )
         losses = []
         for i, hs in enumerate(window):
-            # positives of every window step first, then their negatives in the
-            # same order, so that row k of the positives pairs with row k of the
-            # negatives (the SymBa loss compares them pairwise)
-            h = torch.cat([h[:n] for h in hs] + [h[n:] for h in hs])
+            # positives of every window step first, then each block of
+            # negatives over the steps in the same order, so that row r of the
+            # positives pairs with row r of every negative block (the SymBa
+            # loss compares them pairwise)
+            blocks = [[h[j * n : (j + 1) * n] for h in hs] for j in range(reps)]
+            h = torch.cat([b for block in blocks for b in block])
             loss = self.layer_loss(i, h, n * len(hs))
             self.update_layer(i, loss)
             losses.append(loss.detach())
