@@ -508,7 +508,7 @@ def ff_log_proba(lm, test_ids, test_pos, readout):
 def ff_readouts(lm, test_ids, test_pos, readouts):
     """Per readout, log-probabilities and prediction time.
 
-    "both" is the normalized product of the "goodness" and "softmax"
+    "both" is the normalized geometric mean of the "goodness" and "softmax"
     distributions; when both of those are scored anyway, it is computed from
     them (checked against the model's own "both" readout on the first 512
     positions) instead of running the costly goodness pass a second time.
@@ -517,7 +517,7 @@ def ff_readouts(lm, test_ids, test_pos, readouts):
     for readout in readouts:
         if readout == "both" and {"goodness", "softmax"} <= out.keys():
             start = time.perf_counter()
-            logp = log_softmax(out["goodness"][0] + out["softmax"][0], axis=1)
+            logp = log_softmax((out["goodness"][0] + out["softmax"][0]) / 2, axis=1)
             own = ff_log_proba(lm, test_ids, test_pos[:512], "both")
             err = float(np.max(np.abs(own - logp[:512])))
             print(f"FF readout=both from goodness + softmax (max |diff| {err:.1e})")

@@ -362,7 +362,8 @@ class BaseFF(BaseEstimator):
 
     def _log_scores_batch(self, xb: torch.Tensor) -> np.ndarray:
         """Log-probabilities of the classes for one chunk, by ``self.readout``:
-        the per-label goodness, the softmax head, or their normalized product."""
+        the per-label goodness, the softmax head, or the normalized geometric
+        mean of the two (the same ranking as their product, better calibrated)."""
         core = self.core_
         parts = []
         if self.readout in ("goodness", "both"):
@@ -373,7 +374,7 @@ class BaseFF(BaseEstimator):
             parts.append(
                 log_softmax(core.head_logits(xb).double().cpu().numpy(), axis=1)
             )
-        out = log_softmax(sum(parts), axis=1)
+        out = log_softmax(sum(parts) / len(parts), axis=1)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(
                 f"{type(self).__name__} produced non-finite scores; the model "

@@ -62,8 +62,10 @@ class FFClassifier(BaseFFClassifier):
         with every label and takes a softmax over the summed goodness;
         ``"softmax"`` runs it once with the neutral label through a linear
         softmax head trained on the (detached) normalized activities;
-        ``"both"`` adds the two log-probabilities (and costs about as much as
-        ``"goodness"``: the neutral pass is one more label). It validated best
+        ``"both"`` is their normalized geometric mean (the mean of the two
+        log-probabilities, renormalized: the same predictions as their
+        product, better calibrated) and costs about as much as
+        ``"goodness"`` (the neutral pass is one more label). It validated best
         on Fashion-MNIST and digits.
     readout_skip_first : bool, default=False
         Leave the first layer out of both readouts (Hinton's choice for deeper

@@ -85,12 +85,14 @@ class FFRecurrentClassifier(BaseFFClassifier):
         classes (``"uniform"``), or the most probable wrong class
         (``"hardest"``, which learns poorly with this network). The true label
         is never drawn.
-    n_negatives : int, default=1
+    n_negatives : int, default=3
         Number of distinct wrong labels drawn for each positive example (at
         most ``n_classes - 1`` are used). With more than one, the SymBa loss
         becomes the cross-entropy of picking the positive among itself and its
         negatives; the logistic loss averages over the negatives. Each negative
-        costs one more forward pass per layer.
+        costs one more run of the iterations. Three validated better than one
+        on a Fashion-MNIST split (goodness readout, mean of three seeds: 87.93%
+        vs 87.14%), while the feed-forward net did not gain from them.
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).
@@ -101,8 +103,9 @@ class FFRecurrentClassifier(BaseFFClassifier):
         ``goodness_window``, multiplied by ``symba_scale`` with the SymBa loss
         (by 1 with the logistic loss); ``"softmax"`` runs them once with the
         neutral label and applies a linear softmax head trained on the
-        (detached) normalized states averaged over the window; ``"both"`` adds
-        the two log-probabilities.
+        (detached) normalized states averaged over the window; ``"both"`` is
+        their normalized geometric mean (the mean of the two
+        log-probabilities, renormalized).
     alpha : float, default=0.0
         L2 penalty (weight decay) of every layer's optimizer.
     learning_rate_init : float, default=0.01
@@ -235,7 +238,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         label_strength=1.0,
         normalize_input=True,
         negatives="hard",
-        n_negatives=1,
+        n_negatives=3,
         peer_normalization=0.0,
         readout="goodness",
         alpha=0.0,

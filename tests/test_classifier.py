@@ -243,6 +243,26 @@ def test_label_logits_match_one_pass_per_label():
     torch.testing.assert_close(fast, slow)
 
 
+def test_both_readout_is_the_geometric_mean(small_digits):
+    """readout="both" renormalizes the mean of the two log-probabilities: the
+    product's ranking, with calibrated (not doubly confident) probabilities."""
+    from scipy.special import log_softmax
+
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
+    good = clf.set_params(readout="goodness").predict_log_proba(X_te)
+    head = clf.set_params(readout="softmax").predict_log_proba(X_te)
+    both = clf.set_params(readout="both").predict_log_proba(X_te)
+    np.testing.assert_allclose(both, log_softmax((good + head) / 2, axis=1))
+    np.testing.assert_array_equal(both.argmax(1), (good + head).argmax(1))
+    rows = np.arange(len(y_te))
+    nll = {
+        name: -lp[rows, y_te].mean()
+        for name, lp in [("both", both), ("product", log_softmax(good + head, 1))]
+    }
+    assert nll["both"] < nll["product"]
+
+
 @pytest.mark.parametrize("k", [1, 3, 9])
 def test_negatives_never_equal_true_label(k):
     from skff.core import (
