@@ -12,6 +12,7 @@ Run it from the repository root::
 
     python benchmarks/lm_head_refit.py                # 6 FF epochs, 4 refit epochs
     python benchmarks/lm_head_refit.py --max-iter 1 --train-chars 20000  # smoke
+    python benchmarks/lm_head_refit.py --param n_negatives=1   # the documented run
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from _common import parse_param
 
 from skff import FFLanguageModel
 from skff.datasets import load_devils_dictionary, split_text
@@ -36,6 +38,14 @@ def main(argv=None) -> None:
     parser.add_argument("--starts", default="warm,zero")
     parser.add_argument("--train-chars", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        type=parse_param,
+        metavar="KEY=VALUE",
+        help="any other FFLanguageModel parameter, repeatable",
+    )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
@@ -44,7 +54,9 @@ def main(argv=None) -> None:
     if args.train_chars is not None:
         train, val = train[: args.train_chars], val[: args.train_chars // 5]
     start = time.perf_counter()
-    lm = FFLanguageModel(max_iter=args.max_iter, random_state=0, device="cpu")
+    lm = FFLanguageModel(
+        max_iter=args.max_iter, random_state=0, device="cpu", **dict(args.param)
+    )
     lm.fit([train])
     print(f"fit: {time.perf_counter() - start:.0f} s, {args.max_iter} epochs")
     core = lm.core_

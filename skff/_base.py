@@ -26,6 +26,10 @@ from .exceptions import DivergenceError, ModelFormatError
 #: Version of the pickled state layout; bump when it changes.
 STATE_FORMAT = 1
 
+#: What a parameter added after a model was saved meant before it existed:
+#: models saved before ``n_negatives`` trained with one negative per positive.
+_VALUES_BEFORE_PARAMETER = {"n_negatives": 1}
+
 # rows x labels x width of the widest layer handled at once when predicting
 _PREDICT_ELEMENTS = 1 << 23
 # prediction chunks are padded to a multiple of this many rows
@@ -414,11 +418,13 @@ class BaseFF(BaseEstimator):
         core_state = state.pop("_core_state", None)
         super().__setstate__(state)
         # parameters added to the estimator after the model was saved (same
-        # state format) take their defaults, so get_params and clone still work
+        # state format) take the value that reproduces how it was trained, or
+        # else their defaults, so get_params and clone still work
         defaults = inspect.signature(type(self).__init__).parameters
         for name in self._get_param_names():
             if not hasattr(self, name):
-                setattr(self, name, defaults[name].default)
+                value = _VALUES_BEFORE_PARAMETER.get(name, defaults[name].default)
+                setattr(self, name, value)
         if core_state is not None:
             core = CORES[core_state["class"]](**core_state["config"])
             core.load_state_dict(

@@ -51,10 +51,11 @@ class FFLanguageModel(DensityMixin, BaseFF):
     The model reads the previous ``context_size`` characters (one-hot, side by
     side) together with a *candidate* next character, as a Forward-Forward
     network whose label is the candidate. Positive data pairs a context with
-    the character that really follows it; negative data with a wrong one —
-    the model's own favourite wrong character (``negatives="hardest"``, the
-    teacher forcing of Hinton's paper), one drawn in proportion to its
-    predicted probabilities (``"hard"``), or a uniform one. Every layer learns
+    the character that really follows it; negative data with wrong ones
+    (``n_negatives``, 4 by default) — the model's own favourite wrong
+    characters (``negatives="hardest"``, the teacher forcing of Hinton's
+    paper), ones drawn in proportion to its predicted probabilities
+    (``"hard"``), or uniform ones. Every layer learns
     from its own local loss; no gradient crosses layers.
 
     ``X`` is an iterable of strings, as for scikit-learn's text vectorizers; a
@@ -85,7 +86,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         negatives; the logistic loss averages over the negatives. Each negative
         costs one more forward pass per layer. Four validated better than one
         on The Devil's Dictionary (perplexity 6.84 vs 7.15) for 1.2x the fit
-        time; 8 and 16 gained nothing more.
+        time; 8 was about as good for twice the time, 16 worse.
     readout : {"softmax", "goodness", "both"}, default="softmax"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the

@@ -109,6 +109,17 @@ def test_parameter_added_after_saving_takes_its_default(fitted):
     assert skff.FFClassifier(**loaded.get_params()).get_params() == clf.get_params()
 
 
+def test_model_saved_before_n_negatives_keeps_one_negative(fitted):
+    """n_negatives did not exist: such a model trained, and goes on training,
+    with one negative per positive, whatever the current default."""
+    clf, _ = fitted
+    state = clf.__getstate__()
+    del state["n_negatives"]
+    loaded = FFClassifier.__new__(FFClassifier)
+    loaded.__setstate__(state)
+    assert loaded.n_negatives == 1
+
+
 def test_loaded_model_keeps_training(fitted, small_digits):
     clf, X_te = fitted
     X_tr, _, y_tr, y_te = small_digits

@@ -84,7 +84,7 @@ def test_learns_small_digits(fitted, small_digits):
         dict(goodness="sum", symba_scale=0.1),
         dict(normalize_input=False),
         dict(n_layers=1, goodness_window=(0, 2)),
-        dict(n_negatives=3),
+        dict(n_negatives=1),
     ],
 )
 def test_variants_learn(small_digits, params):
@@ -259,6 +259,57 @@ def test_negatives_never_carry_the_true_label(monkeypatch):
         # one block of wrong labels per negative, two distinct ones per sample
         blocks = neg.view(2, len(y))
         assert not torch.any(blocks == y) and torch.all(blocks[0] != blocks[1])
+
+
+def test_negatives_are_paired_with_their_positives(monkeypatch):
+    """Each layer's loss sees, for every window step and sample, the goodness
+    under the true label and, in column j, under that sample's j-th wrong
+    label (the rows of all negative blocks line up with the positives)."""
+    import skff.core.layers as layers_module
+    from skff.core import goodness
+
+    seen, drawn = [], []
+    loss, draw = layers_module.ff_loss, RecurrentFFNet.negative_labels
+
+    def spy_loss(g_pos, g_neg, **kw):
+        seen.append((g_pos.detach(), g_neg.detach()))
+        return loss(g_pos, g_neg, **kw)
+
+    def spy_draw(self, *args, **kw):
+        drawn.append(draw(self, *args, **kw))
+        return drawn[-1]
+
+    monkeypatch.setattr(layers_module, "ff_loss", spy_loss)
+    monkeypatch.setattr(RecurrentFFNet, "negative_labels", spy_draw)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(7, 12, generator=g), torch.randint(0, 4, (7,), generator=g)
+    net = _core(loss="symba")
+    net.configure_training(learning_rate=0.05, negatives="hard", n_negatives=3)
+
+    def window_goodness(labels):
+        """Per layer, the goodness at window steps 2..4 (step-major rows)."""
+        x_in = net._input_part(x)
+        out = [[] for _ in net.layers]
+
+        def keep(t, hs):
+            if t >= 2:
+                for i, h in enumerate(hs):
+                    out[i].append(goodness(h))
+
+        net._run(x_in, net._label_top(labels), net._bottom_up_pass(x_in), 4, keep)
+        return [torch.cat(o) for o in out]
+
+    with torch.no_grad():
+        per_label = [window_goodness(torch.full((7,), c)) for c in range(4)]
+    net.train_step(x, y, g)
+    y_neg = drawn[0].view(3, 7).repeat(1, 3)  # the same labels at every step
+    rows = torch.arange(21)
+    for i, (g_pos, g_neg) in enumerate(seen):
+        assert g_neg.shape == (21, 3)
+        stacked = torch.stack([p[i] for p in per_label], dim=1)  # (21, 4)
+        torch.testing.assert_close(g_pos, stacked[rows, y.repeat(3)])
+        for j in range(3):
+            torch.testing.assert_close(g_neg[:, j], stacked[rows, y_neg[j]])
 
 
 # -- fitting modes -------------------------------------------------------------------
