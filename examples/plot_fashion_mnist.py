@@ -184,10 +184,10 @@ for name, g in [
 # %%
 # Which positive images does the network find "bad"?
 # --------------------------------------------------
-# The goodness readout (``readout="goodness"``, the default) predicts the label
-# whose positive pass has the highest goodness, summed over the layers. Test
-# images whose true label does *not* win are the errors; here is how the
-# errors spread over the classes.
+# The default readout (``readout="both"``) predicts the label with the highest
+# goodness summed over the layers, combined with the softmax head's
+# probability (their geometric mean). Test images whose true label does *not*
+# win are the errors; here is how the errors spread over the classes.
 pred = clf.predict(X_test)
 errors = np.bincount(true[pred != y_test], minlength=n_classes)
 support = np.bincount(true, minlength=n_classes)
