@@ -30,6 +30,19 @@ def parse_param(text: str) -> tuple[str, object]:
         return key.strip(), value
 
 
+def add_param_argument(parser: argparse.ArgumentParser, help: str) -> None:
+    """``--param KEY=VALUE`` (repeatable): estimator parameters as a list of
+    ``(key, value)`` pairs, parsed by :func:`parse_param`."""
+    parser.add_argument(
+        "--param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help=help,
+    )
+
+
 def cpu_name() -> str:
     """The CPU model from /proc/cpuinfo (Linux), else the machine type."""
     try:

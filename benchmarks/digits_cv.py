@@ -26,7 +26,7 @@ import time
 
 import numpy as np
 import torch
-from _common import parse_param
+from _common import add_param_argument, parse_param
 from sklearn.datasets import load_digits
 from sklearn.model_selection import RepeatedStratifiedKFold, train_test_split
 
@@ -48,13 +48,8 @@ def main(argv=None) -> None:
         metavar="KEY=V1,V2",
         help="FFClassifier parameter values to cross (repeatable)",
     )
-    parser.add_argument(
-        "--param",
-        type=parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="FFClassifier parameter fixed for every setting (repeatable)",
+    add_param_argument(
+        parser, "FFClassifier parameter fixed for every setting (repeatable)"
     )
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)

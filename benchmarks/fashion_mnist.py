@@ -36,7 +36,7 @@ import argparse
 from datetime import datetime, timezone
 
 import torch
-from _common import parse_param, print_provenance, timed
+from _common import add_param_argument, parse_param, print_provenance, timed
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -136,14 +136,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         metavar="F",
         help="score on a stratified share F of the training data, not the test set",
     )
-    parser.add_argument(
-        "--param",
-        type=parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra FFClassifier parameter (repeatable)",
-    )
+    add_param_argument(parser, "extra FFClassifier parameter (repeatable)")
     parser.add_argument(
         "--mlp-hidden-size",
         type=int,

@@ -49,7 +49,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import parse_param, print_provenance, timed
+from _common import add_param_argument, print_provenance, timed
 from scipy.special import log_softmax
 from threadpoolctl import threadpool_limits
 
@@ -123,14 +123,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=",".join(READOUTS),
         help="comma-separated FF readouts to score",
     )
-    parser.add_argument(
-        "--param",
-        type=parse_param,
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="extra FFLanguageModel parameter (repeatable)",
-    )
+    add_param_argument(parser, "extra FFLanguageModel parameter (repeatable)")
     parser.add_argument(
         "--verbose", type=int, default=0, help="FFLanguageModel progress bar"
     )

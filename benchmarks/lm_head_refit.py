@@ -24,7 +24,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from _common import parse_param
+from _common import add_param_argument
 
 from skff import FFLanguageModel
 from skff.datasets import load_devils_dictionary, split_text
@@ -38,14 +38,7 @@ def main(argv=None) -> None:
     parser.add_argument("--starts", default="warm,zero")
     parser.add_argument("--train-chars", type=int, default=None)
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument(
-        "--param",
-        action="append",
-        default=[],
-        type=parse_param,
-        metavar="KEY=VALUE",
-        help="any other FFLanguageModel parameter, repeatable",
-    )
+    add_param_argument(parser, "any other FFLanguageModel parameter, repeatable")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
 
