@@ -14,6 +14,33 @@ def pytest_configure(config):
 cuda = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 
 
+@pytest.fixture
+def training_spy(monkeypatch):
+    """``spy(core_class)`` records, during that core's training steps, what
+    each layer's loss receives (``losses``: ``(g_pos, g_neg)``, detached) and
+    the wrong labels drawn (``negatives``: ``(y, y_neg)``)."""
+    import skff.core.layers as layers_module
+
+    def spy(core_class):
+        record = {"losses": [], "negatives": []}
+        loss, draw = layers_module.ff_loss, core_class.negative_labels
+
+        def spy_loss(g_pos, g_neg, **kw):
+            record["losses"].append((g_pos.detach(), g_neg.detach()))
+            return loss(g_pos, g_neg, **kw)
+
+        def spy_draw(self, y, *args, **kw):
+            y_neg = draw(self, y, *args, **kw)
+            record["negatives"].append((y, y_neg))
+            return y_neg
+
+        monkeypatch.setattr(layers_module, "ff_loss", spy_loss)
+        monkeypatch.setattr(core_class, "negative_labels", spy_draw)
+        return record
+
+    return spy
+
+
 @pytest.fixture(scope="session")
 def digits_split():
     """scikit-learn's digits scaled to [0, 1], 70/30 stratified, random_state=0."""

@@ -329,24 +329,10 @@ def test_symba_loss_with_several_negatives():
 
 
 @pytest.mark.parametrize("negatives", ["uniform", "hard", "hardest"])
-def test_negatives_are_paired_with_their_positives(monkeypatch, negatives):
+def test_negatives_are_paired_with_their_positives(training_spy, negatives):
     """With k negatives, the loss sees column j of g_neg = the goodness of each
     positive's input under its j-th wrong label (row by row)."""
-    import skff.core.layers as layers_module
-
-    seen, drawn = [], []
-    loss, draw = layers_module.ff_loss, FFNet.negative_labels
-
-    def spy_loss(g_pos, g_neg, **kw):
-        seen.append(g_neg)
-        return loss(g_pos, g_neg, **kw)
-
-    def spy_draw(self, *args, **kw):
-        drawn.append(draw(self, *args, **kw))
-        return drawn[-1]
-
-    monkeypatch.setattr(layers_module, "ff_loss", spy_loss)
-    monkeypatch.setattr(FFNet, "negative_labels", spy_draw)
+    record = training_spy(FFNet)
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(7, 12, generator=g), torch.randint(0, 6, (7,), generator=g)
     net = FFNet(12, 6, [16, 16], loss="symba", seed=1)
@@ -354,35 +340,28 @@ def test_negatives_are_paired_with_their_positives(monkeypatch, negatives):
     with torch.no_grad():
         before = [net.layer_goodness(x, torch.full((7,), c))[:, 0] for c in range(6)]
     net.train_step(x, y, g)
-    y_neg = drawn[0].view(3, 7)
-    assert seen[0].shape == (7, 3)
+    y_neg = record["negatives"][0][1].view(3, 7)
+    g_neg = record["losses"][0][1]
+    assert g_neg.shape == (7, 3)
     for j in range(3):
         want = torch.stack([before[c][r] for r, c in enumerate(y_neg[j].tolist())])
-        torch.testing.assert_close(seen[0][:, j].detach(), want)
+        torch.testing.assert_close(g_neg[:, j], want)
 
 
 @pytest.mark.parametrize(
     "n_negatives, n_classes, used", [(3, 10, 3), (20, 10, 9), (20, 2, 1)]
 )
 def test_several_negatives_learn(
-    small_digits, monkeypatch, n_negatives, n_classes, used
+    small_digits, training_spy, n_negatives, n_classes, used
 ):
     """Several wrong labels per positive learn as well; more than
     n_classes - 1 are capped (every wrong label once)."""
     X_tr, X_te, y_tr, y_te = small_digits
     train, test = y_tr < n_classes, y_te < n_classes
-    sizes = []
-    draw = FFNet.negative_labels
-
-    def spy_draw(self, y, *args, **kw):
-        y_neg = draw(self, y, *args, **kw)
-        sizes.append(len(y_neg) / len(y))
-        return y_neg
-
-    monkeypatch.setattr(FFNet, "negative_labels", spy_draw)
+    record = training_spy(FFNet)
     clf = FFClassifier(**FAST, n_negatives=n_negatives, random_state=0)
     clf.fit(X_tr[train], y_tr[train])
-    assert set(sizes) == {used}
+    assert {len(y_neg) / len(y) for y, y_neg in record["negatives"]} == {used}
     assert clf.score(X_te[test], y_te[test]) > 0.8
 
 

@@ -239,18 +239,10 @@ def test_goodness_trajectory(fitted, small_digits):
         clf.goodness_trajectory(X_te, y_te[:5])
 
 
-def test_negatives_never_carry_the_true_label(monkeypatch):
+def test_negatives_never_carry_the_true_label(training_spy):
     net = _core()
     net.configure_training(learning_rate=0.05, negatives="hard", n_negatives=2)
-    drawn = []
-    original = RecurrentFFNet.negative_labels
-
-    def spy(self, y, n_classes, probs=None, generator=None):
-        neg = original(self, y, n_classes, probs, generator)
-        drawn.append((y, neg))
-        return neg
-
-    monkeypatch.setattr(RecurrentFFNet, "negative_labels", spy)
+    drawn = training_spy(RecurrentFFNet)["negatives"]
     g = torch.Generator().manual_seed(0)
     for _ in range(5):
         net.train_step(torch.rand(64, 12), torch.randint(0, 4, (64,), generator=g), g)
@@ -261,26 +253,13 @@ def test_negatives_never_carry_the_true_label(monkeypatch):
         assert not torch.any(blocks == y) and torch.all(blocks[0] != blocks[1])
 
 
-def test_negatives_are_paired_with_their_positives(monkeypatch):
+def test_negatives_are_paired_with_their_positives(training_spy):
     """Each layer's loss sees, for every window step and sample, the goodness
     under the true label and, in column j, under that sample's j-th wrong
     label (the rows of all negative blocks line up with the positives)."""
-    import skff.core.layers as layers_module
     from skff.core import goodness
 
-    seen, drawn = [], []
-    loss, draw = layers_module.ff_loss, RecurrentFFNet.negative_labels
-
-    def spy_loss(g_pos, g_neg, **kw):
-        seen.append((g_pos.detach(), g_neg.detach()))
-        return loss(g_pos, g_neg, **kw)
-
-    def spy_draw(self, *args, **kw):
-        drawn.append(draw(self, *args, **kw))
-        return drawn[-1]
-
-    monkeypatch.setattr(layers_module, "ff_loss", spy_loss)
-    monkeypatch.setattr(RecurrentFFNet, "negative_labels", spy_draw)
+    record = training_spy(RecurrentFFNet)
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(7, 12, generator=g), torch.randint(0, 4, (7,), generator=g)
     net = _core(loss="symba")
@@ -302,9 +281,10 @@ def test_negatives_are_paired_with_their_positives(monkeypatch):
     with torch.no_grad():
         per_label = [window_goodness(torch.full((7,), c)) for c in range(4)]
     net.train_step(x, y, g)
-    y_neg = drawn[0].view(3, 7).repeat(1, 3)  # the same labels at every step
+    # the same labels at every step
+    y_neg = record["negatives"][0][1].view(3, 7).repeat(1, 3)
     rows = torch.arange(21)
-    for i, (g_pos, g_neg) in enumerate(seen):
+    for i, (g_pos, g_neg) in enumerate(record["losses"]):
         assert g_neg.shape == (21, 3)
         stacked = torch.stack([p[i] for p in per_label], dim=1)  # (21, 4)
         torch.testing.assert_close(g_pos, stacked[rows, y.repeat(3)])
