@@ -216,6 +216,20 @@ class BaseFF(BaseEstimator):
         return contextlib.nullcontext()
 
     # -- the epoch loop ------------------------------------------------------------
+    def _configure_training(self, core, *, reset: bool) -> None:
+        """Copy the loss options, which may change between warm-started fits,
+        onto ``core`` and give it its optimizers (new ones with ``reset``)."""
+        core.goodness_kind, core.loss_kind = self.goodness, self.loss
+        core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
+        core.peer_normalization = float(self.peer_normalization)
+        core.configure_training(
+            learning_rate=self.learning_rate_init,
+            weight_decay=self.alpha,
+            negatives=self.negatives,
+            n_negatives=self.n_negatives,
+            reset=reset or not core.is_configured,
+        )
+
     def _reset_history(self) -> None:
         self.n_iter_ = 0
         self.loss_curve_ = []

@@ -151,19 +151,8 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             )
 
     def _configure_core(self, restart_optimizers: bool) -> None:
-        core = self.core_
-        # options that may change between warm starts
-        core.goodness_kind, core.loss_kind = self.goodness, self.loss
-        core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
-        core.peer_normalization = float(self.peer_normalization)
-        core.label_strength = float(self.label_strength)
-        core.configure_training(
-            learning_rate=self.learning_rate_init,
-            weight_decay=self.alpha,
-            negatives=self.negatives,
-            n_negatives=self.n_negatives,
-            reset=restart_optimizers or not core.is_configured,
-        )
+        self.core_.label_strength = float(self.label_strength)
+        self._configure_training(self.core_, reset=restart_optimizers)
 
     def _validation_score(self, core, source, y_val) -> float:
         logp = self._map_rows(source, self._log_scores_batch, self._row_elements())

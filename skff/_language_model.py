@@ -309,16 +309,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
                 seed=self._seed,
             ).to(device)
             self._reset_history()
-        core = self.core_
-        core.goodness_kind, core.loss_kind = self.goodness, self.loss
-        core.threshold, core.alpha = float(self.threshold), float(self.symba_scale)
-        core.peer_normalization = float(self.peer_normalization)
-        core.configure_training(
-            learning_rate=self.learning_rate_init,
-            weight_decay=self.alpha,
-            negatives=self.negatives,
-            n_negatives=self.n_negatives,
-        )
+        self._configure_training(self.core_, reset=True)
         validation = None
         if self.early_stopping:
             rng = check_random_state(self._seed)
@@ -333,7 +324,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
             validation = (val, val.targets().numpy())
         source = ContextSource(ids, positions, self.context_size, n_tokens, device)
         self._run_epochs(
-            core, source, source.targets(), self.max_iter, validation=validation
+            self.core_, source, source.targets(), self.max_iter, validation=validation
         )
         return self
 
