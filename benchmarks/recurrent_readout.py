@@ -55,13 +55,14 @@ def main(argv=None) -> None:
         X, y, test_size=args.holdout, stratify=y, random_state=args.random_state
     )
     print(f"Fashion-MNIST: {len(X_train)} train, {len(X_val)} validation images")
-    clf = FFRecurrentClassifier(
+    params = dict(
         hidden_size=args.hidden_size,
         max_iter=args.max_iter,
         random_state=args.random_state,
         device="cpu",
-        **dict(args.param),
     )
+    params.update(args.param)
+    clf = FFRecurrentClassifier(**params)
     with threadpool_limits(limits=args.threads):
         _, fit_time = timed(clf.fit, X_train, y_train)
         print(f"fit: {fit_time:.0f} s; goodness_window={clf.goodness_window}")
@@ -79,7 +80,8 @@ def main(argv=None) -> None:
     def accuracy(scores):
         return 100 * np.mean(scores.argmax(axis=1) == y_idx)
 
-    print(f"estimator score (goodness readout): {100 * clf.score(X_val, y_val):.2f}%")
+    score = 100 * clf.score(X_val, y_val)
+    print(f"estimator score (readout={clf.readout!r}): {score:.2f}%")
     print("| scoring window | validation accuracy |")
     print("|---|---|")
     for t in range(n_iter + 1):
