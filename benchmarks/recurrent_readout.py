@@ -24,11 +24,10 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 from _common import add_param_argument, print_provenance, timed
-from sklearn.model_selection import train_test_split
+from fashion_mnist import load_data
 from threadpoolctl import threadpool_limits
 
 from skff import FFRecurrentClassifier
-from skff.datasets import load_fashion_mnist
 
 WINDOWS = [(2, 4), (1, 4), (3, 5), (2, 5), (2, 6), (2, 8), (4, 8)]
 
@@ -42,18 +41,18 @@ def parse_args(argv=None):
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     add_param_argument(parser, "any other FFRecurrentClassifier parameter")
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not 0 < args.holdout < 1:
+        parser.error("--holdout must be in (0, 1): the test set is never scored")
+    return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     started = datetime.now(timezone.utc)
     torch.set_num_threads(args.threads)
-    X, _, y, _ = load_fashion_mnist(return_X_y=True)
-    X, y = X[: args.subset], y[: args.subset]
-    X_train, X_val, y_train, y_val = train_test_split(
-        X, y, test_size=args.holdout, stratify=y, random_state=args.random_state
-    )
+    # the split of ``fashion_mnist.py --subset S --holdout F``
+    X_train, X_val, y_train, y_val = load_data(args)
     print(f"Fashion-MNIST: {len(X_train)} train, {len(X_val)} validation images")
     params = dict(
         hidden_size=args.hidden_size,
