@@ -54,8 +54,8 @@ from scipy.special import log_softmax
 from threadpoolctl import threadpool_limits
 
 from skff import FFLanguageModel
-from skff._batching import ContextSource
 from skff.datasets import load_devils_dictionary, split_text
+from skff.text import ContextSource
 
 READOUTS = ("softmax", "goodness", "both")
 

@@ -84,8 +84,7 @@ from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 import skff
-from skff import FFClassifier
-from skff._base import resolve_device
+from skff import FFClassifier, resolve_device
 
 N_FEATURES = 784
 N_CLASSES = 10

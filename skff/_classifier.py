@@ -1,8 +1,6 @@
 """FFClassifier: a feed-forward Forward-Forward network as a scikit-learn classifier."""
 
-from numbers import Integral, Real
-
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from .core import FFNet
@@ -156,18 +154,14 @@ class FFClassifier(BaseFFClassifier):
 
     _parameter_constraints: dict = {
         **BaseFFClassifier._parameter_constraints,
-        "loss": [StrOptions({"symba", "logistic"})],
-        "goodness": [StrOptions({"mean", "sum"})],
-        "threshold": [Interval(Real, None, None, closed="neither")],
-        "symba_scale": [Interval(Real, 0, None, closed="neither")],
         "label_injection": [StrOptions({"concat", "overlay"})],
-        "label_strength": [Interval(Real, 0, None, closed="neither")],
-        "negatives": [StrOptions({"hard", "uniform", "hardest"})],
-        "n_negatives": [Interval(Integral, 1, None, closed="left")],
-        "peer_normalization": [Interval(Real, 0, None, closed="left")],
-        "readout": [StrOptions({"goodness", "softmax", "both"})],
         "readout_skip_first": ["boolean"],
     }
+    _fixed_on_warm_start = (
+        *BaseFFClassifier._fixed_on_warm_start,
+        "label_injection",
+        "readout_skip_first",
+    )
 
     def __init__(
         self,
@@ -228,25 +222,13 @@ class FFClassifier(BaseFFClassifier):
         self.random_state = random_state
         self.verbose = verbose
 
-    def _build_core(self, n_features: int) -> FFNet:
+    def _build_core(self, fitted: dict, seed: int) -> FFNet:
         return FFNet(
-            n_features,
-            len(self.classes_),
+            self.n_features_in_,
+            len(fitted["classes_"]),
             [self.hidden_size] * self.n_layers,
             label_injection=self.label_injection,
-            label_strength=self.label_strength,
-            goodness=self.goodness,
-            loss=self.loss,
-            threshold=self.threshold,
-            alpha=self.symba_scale,
-            peer_normalization=self.peer_normalization,
             readout_skip_first=self.readout_skip_first,
-            seed=self._seed,
-        )
-
-    def _architecture(self) -> dict:
-        return dict(
-            hidden_sizes=[self.hidden_size] * self.n_layers,
-            label_injection=self.label_injection,
-            readout_skip_first=bool(self.readout_skip_first),
+            objective=self._objective(),
+            seed=seed,
         )

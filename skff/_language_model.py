@@ -9,16 +9,14 @@ import numpy as np
 from scipy.special import log_softmax
 from sklearn.base import DensityMixin
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils._param_validation import Interval
 
-from ._base import BaseFF, resolve_device
-from ._batching import ContextSource
+from ._base import BaseFF
+from ._sources import ContextSource
 from ._typing import Self, fit_context
 from .core import FFNet
-
-#: Stands for every character that was not seen in ``fit``.
-UNKNOWN = "\ufffd"
+from .exceptions import ModelFormatError
+from .text import CharVocabulary
 
 
 def _check_documents(X, name: str = "X") -> list:
@@ -152,16 +150,13 @@ class FFLanguageModel(DensityMixin, BaseFF):
         "context_size": [Interval(Integral, 1, None, closed="left")],
         "lowercase": ["boolean"],
         "alphabet": [str, None],
-        "loss": [StrOptions({"symba", "logistic"})],
-        "goodness": [StrOptions({"mean", "sum"})],
-        "threshold": [Interval(Real, None, None, closed="neither")],
-        "symba_scale": [Interval(Real, 0, None, closed="neither")],
-        "label_strength": [Interval(Real, 0, None, closed="neither")],
-        "negatives": [StrOptions({"hard", "uniform", "hardest"})],
-        "n_negatives": [Interval(Integral, 1, None, closed="left")],
-        "peer_normalization": [Interval(Real, 0, None, closed="left")],
-        "readout": [StrOptions({"goodness", "softmax", "both"})],
     }
+    _fixed_on_warm_start = (
+        *BaseFF._fixed_on_warm_start,
+        "context_size",
+        "lowercase",
+        "alphabet",
+    )
 
     def __init__(
         self,
@@ -232,35 +227,25 @@ class FFLanguageModel(DensityMixin, BaseFF):
         return tags
 
     # -- text to ids -------------------------------------------------------------------
+    @property
+    def _context(self) -> int:
+        """The context size of the fitted network (not the parameter, which
+        may have been changed since)."""
+        return self.core_.n_features // self.core_.n_classes
+
     def _prepare(self, docs: list) -> list:
         return [d.lower() for d in docs] if self.lowercase else docs
 
-    def _build_vocabulary(self, docs: list) -> None:
-        chars = set().union(*map(set, docs))
-        if self.alphabet is not None:
-            chars &= set(self.alphabet)
-        chars.discard(UNKNOWN)
-        symbols = sorted(chars) + [UNKNOWN]
-        self.vocabulary_ = {c: i for i, c in enumerate(symbols)}
-        self.classes_ = np.array(symbols)
-
-    def _encode(self, doc: str) -> np.ndarray:
-        unk = self.vocabulary_[UNKNOWN]
-        get = self.vocabulary_.get
-        return np.fromiter((get(c, unk) for c in doc), dtype=np.int64, count=len(doc))
-
-    def _windows(self, docs: list, *, min_length: int):
+    def _windows(self, docs: list, vocabulary: CharVocabulary, k: int):
         """Concatenated ids and, per document, the positions to predict."""
-        k = self.context_size
         ids, positions, offset = [], [], 0
         for i, doc in enumerate(docs):
-            if len(doc) < min_length:
+            if len(doc) <= k:
                 raise ValueError(
                     f"Document {i} has {len(doc)} characters; FFLanguageModel with "
-                    f"context_size={k} needs at least {min_length}."
+                    f"context_size={k} needs at least {k + 1}."
                 )
-            enc = self._encode(doc)
-            ids.append(enc)
+            ids.append(vocabulary.encode(doc))
             positions.append(np.arange(offset + k, offset + len(doc)))
             offset += len(doc)
         return np.concatenate(ids), positions
@@ -269,6 +254,10 @@ class FFLanguageModel(DensityMixin, BaseFF):
     @fit_context(prefer_skip_nested_validation=True)
     def fit(self, X: Iterable[str], y: object = None) -> Self:
         """Learn the vocabulary and train the model on the documents ``X``.
+
+        With ``warm_start=True`` and a fitted model, the vocabulary is kept
+        and training continues; ``context_size``, ``n_layers``,
+        ``hidden_size``, ``lowercase`` and ``alphabet`` may then not change.
 
         Parameters
         ----------
@@ -282,76 +271,99 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self : FFLanguageModel
             The fitted model.
         """
+        return self._fit(X, y, incremental=False)
+
+    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed):
         docs = self._prepare(_check_documents(X))
-        warm = self.warm_start and hasattr(self, "core_")
-        if not warm:
-            self._build_vocabulary(docs)
-        ids, positions = self._windows(docs, min_length=self.context_size + 1)
-        positions = np.concatenate(positions)
-        device = resolve_device(self.device)
-        self.device_ = str(device)
-        n_tokens = len(self.classes_)
+        fitted = {}
         if warm:
-            self.core_.to(device)
-            self.n_iter_ = 0
+            vocabulary = CharVocabulary(self.classes_)
         else:
-            self._seed = self._make_seed()
-            self.core_ = FFNet(
-                self.context_size * n_tokens,
-                n_tokens,
-                [self.hidden_size] * self.n_layers,
-                label_strength=self.label_strength,
-                goodness=self.goodness,
-                loss=self.loss,
-                threshold=self.threshold,
-                alpha=self.symba_scale,
-                peer_normalization=self.peer_normalization,
-                seed=self._seed,
-            ).to(device)
-            self._reset_history()
-        self._configure_training(self.core_, reset=True)
+            vocabulary = CharVocabulary.from_documents(docs, alphabet=self.alphabet)
+            fitted = {
+                "vocabulary_": vocabulary.index(),
+                "classes_": np.array(vocabulary.symbols),
+            }
+        k = self.context_size
+        ids, positions = self._windows(docs, vocabulary, k)
+        positions = np.concatenate(positions)
         validation = None
-        if self.early_stopping:
-            rng = check_random_state(self._seed)
-            order = rng.permutation(len(positions))
+        if hold_out:
+            order = check_random_state(seed).permutation(len(positions))
             n_val = max(1, int(round(self.validation_fraction * len(positions))))
             if n_val >= len(positions):
                 raise ValueError("Too few characters to hold out a validation set.")
             val_pos, positions = positions[order[:n_val]], positions[order[n_val:]]
-            if self.validation_scores_ is None:
-                self.validation_scores_ = []
-            val = ContextSource(ids, val_pos, self.context_size, n_tokens, device)
+            val = ContextSource(ids, val_pos, k, len(vocabulary), device)
             validation = (val, val.targets().numpy())
-        source = ContextSource(ids, positions, self.context_size, n_tokens, device)
-        self._run_epochs(
-            self.core_, source, source.targets(), self.max_iter, validation=validation
+        source = ContextSource(ids, positions, k, len(vocabulary), device)
+        return source, source.targets(), validation, fitted
+
+    def _build_core(self, fitted: dict, seed: int) -> FFNet:
+        n_tokens = len(fitted["classes_"])
+        return FFNet(
+            self.context_size * n_tokens,
+            n_tokens,
+            [self.hidden_size] * self.n_layers,
+            objective=self._objective(),
+            seed=seed,
         )
-        return self
 
     def _validation_score(self, core, source, y_val) -> float:
-        logp = self._log_proba_source(source)
+        logp = self._log_proba(core, source)
         return float(logp[np.arange(len(y_val)), y_val].mean())
 
-    # -- scoring -----------------------------------------------------------------------
-    def _log_proba_source(self, source) -> np.ndarray:
-        return self._map_rows(
-            source, self._log_scores_batch, len(self.classes_) * self.hidden_size
-        )
+    def _check_loaded_core(self, core) -> None:
+        super()._check_loaded_core(core)
+        if core.n_features % core.n_classes or len(self.vocabulary_) != core.n_classes:
+            raise ModelFormatError(
+                f"The saved FFLanguageModel's vocabulary_ has {len(self.vocabulary_)} "
+                f"characters but its network reads {core.n_features} inputs and "
+                f"scores {core.n_classes} characters."
+            )
 
-    def _source(self, ids, positions) -> ContextSource:
-        return ContextSource(
-            ids, positions, self.context_size, len(self.classes_), self._core_device()
+    # -- scoring -----------------------------------------------------------------------
+    def _vocabulary(self) -> CharVocabulary:
+        return CharVocabulary(self.classes_)
+
+    def predict_log_proba_sequence(self, X: Iterable[str]) -> list:
+        """Log-probabilities of every predicted character of each document.
+
+        Each character after the first ``context_size`` is predicted from the
+        ``context_size`` characters before it.
+
+        Parameters
+        ----------
+        X : iterable of str
+            Documents, each longer than ``context_size`` characters.
+
+        Returns
+        -------
+        log_proba : list of ndarray of shape (len(doc) - context_size, n_classes)
+            One array per document; row ``i`` is the distribution of the
+            character at position ``context_size + i``, columns in the order
+            of ``classes_``.
+        """
+        self._check_fitted()
+        docs = self._prepare(_check_documents(X))
+        vocabulary, k = self._vocabulary(), self._context
+        ids, positions = self._windows(docs, vocabulary, k)
+        source = ContextSource(
+            ids, np.concatenate(positions), k, len(vocabulary), self._core_device()
         )
+        logp = self._log_proba(self.core_, source)
+        return np.split(logp, np.cumsum([len(p) for p in positions])[:-1])
 
     def _char_log_likelihoods(self, X) -> list:
         """Per document, the log-probability of each predicted character."""
-        check_is_fitted(self)
-        docs = self._prepare(_check_documents(X))
-        ids, positions = self._windows(docs, min_length=self.context_size + 1)
-        flat = np.concatenate(positions)
-        logp = self._log_proba_source(self._source(ids, flat))
-        ll = logp[np.arange(len(flat)), ids[flat]]
-        return np.split(ll, np.cumsum([len(p) for p in positions])[:-1])
+        docs = _check_documents(X)
+        logps = self.predict_log_proba_sequence(docs)
+        vocabulary, k = self._vocabulary(), self._context
+        out = []
+        for doc, logp in zip(self._prepare(docs), logps, strict=True):
+            targets = vocabulary.encode(doc)[k:]
+            out.append(logp[np.arange(len(targets)), targets])
+        return out
 
     def score_samples(self, X: Iterable[str]) -> np.ndarray:
         """Mean log-likelihood per character of each document (in nats).
@@ -405,9 +417,9 @@ class FFLanguageModel(DensityMixin, BaseFF):
 
     # -- next character ----------------------------------------------------------------
     def _last_contexts(self, X):
-        check_is_fitted(self)
+        self._check_fitted()
         docs = self._prepare(_check_documents(X))
-        k = self.context_size
+        k = self._context
         for i, doc in enumerate(docs):
             if len(doc) < k:
                 raise ValueError(
@@ -415,7 +427,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
                     f"character needs at least context_size={k}."
                 )
         # each context followed by a placeholder slot for the character to predict
-        ids = np.concatenate([np.append(self._encode(d[-k:]), 0) for d in docs])
+        encode = self._vocabulary().encode
+        ids = np.concatenate([np.append(encode(d[-k:]), 0) for d in docs])
         positions = np.arange(1, len(docs) + 1) * (k + 1) - 1
         return ids, positions
 
@@ -434,7 +447,10 @@ class FFLanguageModel(DensityMixin, BaseFF):
             Columns in the order of ``classes_``.
         """
         ids, pos = self._last_contexts(X)
-        return self._log_proba_source(self._source(ids, pos))
+        source = ContextSource(
+            ids, pos, self._context, len(self.classes_), self._core_device()
+        )
+        return self._log_proba(self.core_, source)
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Distribution of the character that follows each string.
@@ -464,8 +480,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         chars : ndarray of str of shape (n_strings,)
             One character per prompt.
         """
-        check_is_fitted(self)
-        return self.classes_[np.argmax(self.predict_log_proba(X), axis=1)]
+        logp = self.predict_log_proba(X)
+        return self.classes_[np.argmax(logp, axis=1)]
 
     def generate(
         self,
@@ -493,7 +509,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         text : str
             ``prompt`` followed by the generated characters.
         """
-        check_is_fitted(self)
+        self._check_fitted()
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a string, got {type(prompt).__name__}.")
         if not isinstance(n_chars, Integral) or n_chars < 0:
@@ -513,5 +529,5 @@ class FFLanguageModel(DensityMixin, BaseFF):
                 p = np.exp(log_softmax(logp / temperature))
                 k = int(rng.choice(len(p), p=p / p.sum()))
             out.append(self.classes_[k])
-            text = text[-self.context_size :] + out[-1]
+            text = text[-self._context :] + out[-1]
         return prompt + "".join(out)

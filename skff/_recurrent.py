@@ -7,12 +7,12 @@ from numbers import Integral, Real
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
-from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import validate_data
 
-from ._batching import ArraySource
 from ._classifier_base import BaseFFClassifier
-from .core import RecurrentFFNet
+from ._sources import ArraySource
+from .core import Dynamics, RecurrentFFNet
 
 
 class FFRecurrentClassifier(BaseFFClassifier):
@@ -214,16 +214,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         "n_iterations": [Interval(Integral, 1, None, closed="left")],
         "damping": [Interval(Real, 0, 1, closed="left")],
         "goodness_window": [tuple, list],
-        "loss": [StrOptions({"symba", "logistic"})],
-        "goodness": [StrOptions({"mean", "sum"})],
-        "threshold": [Real],
-        "symba_scale": [Interval(Real, 0, None, closed="neither")],
-        "label_strength": [Interval(Real, 0, None, closed="neither")],
         "normalize_input": ["boolean"],
-        "negatives": [StrOptions({"hard", "uniform", "hardest"})],
-        "n_negatives": [Interval(Integral, 1, None, closed="left")],
-        "peer_normalization": [Interval(Real, 0, None, closed="left")],
-        "readout": [StrOptions({"goodness", "softmax", "both"})],
     }
 
     def __init__(
@@ -290,60 +281,36 @@ class FFRecurrentClassifier(BaseFFClassifier):
         self.verbose = verbose
 
     # -- the recurrence settings ---------------------------------------------------
-    def _window(self) -> tuple:
-        """``goodness_window`` as a checked ``(start, stop)`` pair."""
-        w = self.goodness_window
-        if (
-            len(w) != 2
-            or not all(isinstance(t, Integral) and not isinstance(t, bool) for t in w)
-            or not 0 <= w[0] <= w[1] <= self.n_iterations
-        ):
-            raise ValueError(
-                "goodness_window must be a pair (start, stop) of integers with "
-                f"0 <= start <= stop <= n_iterations={self.n_iterations}; got "
-                f"{w!r}."
-            )
-        return int(w[0]), int(w[1])
-
-    def _core_options(self) -> dict:
-        return dict(
-            n_iterations=int(self.n_iterations),
-            damping=float(self.damping),
-            goodness_window=self._window(),
-            label_strength=float(self.label_strength),
-            normalize_input=bool(self.normalize_input),
+    def _dynamics(self) -> Dynamics:
+        """The iteration settings, from the parameters of the same names."""
+        return Dynamics(
+            n_iterations=self.n_iterations,
+            damping=self.damping,
+            goodness_window=self.goodness_window,
+            normalize_input=self.normalize_input,
         )
 
     def _fit(self, X, y, **kwargs):
-        self._window()  # fail before any state changes
+        self._dynamics()  # fail before any state changes
         return super()._fit(X, y, **kwargs)
 
-    def _build_core(self, n_features: int) -> RecurrentFFNet:
+    def _build_core(self, fitted: dict, seed: int) -> RecurrentFFNet:
         return RecurrentFFNet(
-            n_features,
-            len(self.classes_),
+            self.n_features_in_,
+            len(fitted["classes_"]),
             [self.hidden_size] * self.n_layers,
-            **self._core_options(),
-            goodness=self.goodness,
-            loss=self.loss,
-            threshold=self.threshold,
-            alpha=self.symba_scale,
-            peer_normalization=self.peer_normalization,
-            seed=self._seed,
+            objective=self._objective(),
+            dynamics=self._dynamics(),
+            seed=seed,
         )
 
-    def _architecture(self) -> dict:
-        return dict(hidden_sizes=[self.hidden_size] * self.n_layers)
+    def _configure_core(self, core) -> None:
+        super()._configure_core(core)
+        core.set_dynamics(self._dynamics())
 
-    def _configure_core(self, restart_optimizers: bool) -> None:
-        # the iteration settings are options of the core, not of its weights
-        for name, value in self._core_options().items():
-            setattr(self.core_, name, value)
-        super()._configure_core(restart_optimizers)
-
-    def _row_elements(self) -> int:
+    def _row_elements(self, core) -> int:
         # every candidate label of a row carries the states of all the layers
-        return len(self.classes_) * self.hidden_size * self.n_layers
+        return core.n_classes * sum(core.hidden_sizes)
 
     # -- inspection ----------------------------------------------------------------
     def goodness_trajectory(
@@ -399,7 +366,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         >>> bool(np.all(clf.classes_[scores.argmax(axis=1)] == clf.predict(X[:5] / 16)))
         True
         """
-        check_is_fitted(self)
+        self._check_fitted()
         X_checked = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
@@ -419,7 +386,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
                 )
             y_enc = torch.as_tensor(np.searchsorted(self.classes_, y))
         source = ArraySource(X_checked, device)
-        rows = self._predict_rows(self.hidden_size * self.n_layers)
+        rows = self._chunk_rows(sum(core.hidden_sizes))
         out = []
         with torch.inference_mode():
             for start in range(0, X_checked.shape[0], rows):
@@ -428,5 +395,5 @@ class FFRecurrentClassifier(BaseFFClassifier):
                 traj = core.goodness_trajectory(source.take(idx), labels)
                 out.append(traj.double().cpu().numpy())
         if not out:
-            return np.zeros((0, self.core_.n_iterations + 1))
+            return np.zeros((0, core.dynamics.n_iterations + 1))
         return np.concatenate(out)

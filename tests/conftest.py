@@ -19,7 +19,7 @@ def training_spy(monkeypatch):
     """``spy(core_class)`` records, during that core's training steps, what
     each layer's loss receives (``losses``: ``(g_pos, g_neg)``, detached) and
     the wrong labels drawn (``negatives``: ``(y, y_neg)``)."""
-    import skff.core.layers as layers_module
+    import skff.core.local_training as layers_module
 
     def spy(core_class):
         record = {"losses": [], "negatives": []}

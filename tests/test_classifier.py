@@ -141,7 +141,7 @@ def test_warm_start_continues(small_digits):
     assert clf.core_ is core
     assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 6
     clf.set_params(hidden_size=32)
-    with pytest.raises(ValueError, match="hidden_sizes changed"):
+    with pytest.raises(ValueError, match="hidden_size changed"):
         clf.fit(X_tr, y_tr)
     # without warm_start, fit starts over
     cold = FFClassifier(**{**FAST, "max_iter": 3}, random_state=0).fit(X_tr, y_tr)
@@ -211,8 +211,10 @@ def test_layers_are_trained_locally():
     torch.manual_seed(0)
     x = torch.rand(32, 20)
     y = torch.randint(0, 4, (32,))
-    net = FFNet(20, 4, [16, 16, 16], seed=0)
-    net.configure_training(learning_rate=0.1, negatives="uniform")
+    net = FFNet(
+        20, 4, [16, 16, 16], objective={"loss": "logistic", "negatives": "uniform"}
+    )
+    net.configure_training(learning_rate=0.1)
     seen = []
     for i, layer in enumerate(net.layers):
         layer.weight.register_hook(lambda g, i=i: seen.append(i))
@@ -234,7 +236,9 @@ def test_layers_are_trained_locally():
 def test_label_logits_match_one_pass_per_label():
     """The per-label readout computes layer 1's input part once; it must equal
     running the whole net once for each label."""
-    net = FFNet(12, 5, [16, 8], label_injection="overlay", seed=1)
+    net = FFNet(
+        12, 5, [16, 8], label_injection="overlay", objective={"loss": "logistic"}
+    )
     x = torch.rand(7, 12)
     fast = net.label_logits(x)
     slow = torch.stack(
@@ -318,11 +322,11 @@ def test_symba_loss_with_several_negatives():
 
     g_pos = torch.tensor([1.0, 0.5])
     g_neg = torch.tensor([[0.2, 0.9], [0.5, 0.1]])
-    got = ff_loss(g_pos, g_neg, kind="symba", alpha=4.0)
+    got = ff_loss(g_pos, g_neg, kind="symba", symba_scale=4.0)
     logits = 4.0 * torch.cat([g_pos.unsqueeze(1), g_neg], dim=1)
     want = torch.nn.functional.cross_entropy(logits, torch.zeros(2, dtype=torch.long))
     torch.testing.assert_close(got, want)
-    one = ff_loss(g_pos, g_neg[:, :1], kind="symba", alpha=4.0)
+    one = ff_loss(g_pos, g_neg[:, :1], kind="symba", symba_scale=4.0)
     torch.testing.assert_close(
         one, torch.nn.functional.softplus(-4.0 * (g_pos - g_neg[:, 0])).mean()
     )
@@ -335,8 +339,9 @@ def test_negatives_are_paired_with_their_positives(training_spy, negatives):
     record = training_spy(FFNet)
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(7, 12, generator=g), torch.randint(0, 6, (7,), generator=g)
-    net = FFNet(12, 6, [16, 16], loss="symba", seed=1)
-    net.configure_training(learning_rate=0.05, negatives=negatives, n_negatives=3)
+    objective = {"negatives": negatives, "n_negatives": 3}
+    net = FFNet(12, 6, [16, 16], objective=objective, seed=1)
+    net.configure_training(learning_rate=0.05)
     with torch.no_grad():
         before = [net.layer_goodness(x, torch.full((7,), c))[:, 0] for c in range(6)]
     net.train_step(x, y, g)

@@ -27,8 +27,8 @@ from sklearn.utils.estimator_checks import (
 )
 
 from skff import FFLanguageModel
-from skff._language_model import UNKNOWN
 from skff.datasets import load_default_text
+from skff.text import UNKNOWN
 
 FAST = dict(context_size=4, hidden_size=64, max_iter=4, batch_size=64, device="cpu")
 DOCS = [
@@ -74,7 +74,7 @@ def test_several_negatives_learn():
     """Eight wrong next characters per position learn the text as well."""
     lm = FFLanguageModel(**FAST, n_negatives=8, random_state=0).fit(DOCS)
     assert lm.perplexity(DOCS) < 4.0
-    assert lm.core_.n_negatives == 8
+    assert lm.core_.objective.n_negatives == 8
 
 
 def test_next_character_api(fitted):

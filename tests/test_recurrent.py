@@ -2,6 +2,7 @@
 recurrent core's guarantees (locality, batched labels, the goodness window),
 persistence and errors."""
 
+import dataclasses
 import io
 import pickle
 from unittest import mock
@@ -110,15 +111,18 @@ def test_predict_proba_is_a_distribution(fitted):
 
 
 # -- the core ------------------------------------------------------------------------
-def _core(**kwargs):
-    kwargs = {"n_iterations": 5, "goodness_window": (2, 4), "seed": 1, **kwargs}
-    net = RecurrentFFNet(12, 4, [16, 8, 8], **kwargs)
-    net.configure_training(learning_rate=0.05, negatives="uniform")
+def _core(objective=None, **dynamics):
+    dynamics = {"n_iterations": 5, "goodness_window": (2, 4), **dynamics}
+    objective = {"loss": "logistic", "negatives": "uniform", **(objective or {})}
+    net = RecurrentFFNet(
+        12, 4, [16, 8, 8], objective=objective, dynamics=dynamics, seed=1
+    )
+    net.configure_training(learning_rate=0.05)
     return net
 
 
 def test_core_is_registered_and_rebuilds_from_config():
-    net = _core(damping=0.5, label_strength=2.0)
+    net = _core({"label_strength": 2.0}, damping=0.5)
     assert CORES["RecurrentFFNet"] is RecurrentFFNet
     copy = RecurrentFFNet(**net.get_config())
     copy.load_state_dict(net.state_dict())
@@ -176,8 +180,10 @@ def test_label_logits_match_one_run_per_label():
     traj = [net.goodness_trajectory(x, torch.full((7,), c)) for c in range(4)]
     slow = torch.stack([t[:, 2:5].mean(dim=1) for t in traj], dim=1)
     torch.testing.assert_close(fast, slow)  # logistic loss: scores unscaled
-    net.loss_kind = "symba"
-    torch.testing.assert_close(net.label_logits(x), net.alpha * slow)
+    net.set_objective(dataclasses.replace(net.objective, loss="symba"))
+    torch.testing.assert_close(
+        net.label_logits(x), net.objective.symba_scale * slow
+    )
     # by hand for one label: bottom-up pass, then damped synchronous updates
     c = 3
     xs, hs = rms_normalize(x), []
@@ -190,7 +196,7 @@ def test_label_logits_match_one_run_per_label():
         for i, layer in enumerate(net.layers):
             below = xs if i == 0 else rms_normalize(hs[i - 1])
             above = (
-                net.label_strength * torch.eye(4)[[c] * 7]
+                net.objective.label_strength * torch.eye(4)[[c] * 7]
                 if i == 2
                 else rms_normalize(hs[i + 1])
             )
@@ -240,8 +246,7 @@ def test_goodness_trajectory(fitted, small_digits):
 
 
 def test_negatives_never_carry_the_true_label(training_spy):
-    net = _core()
-    net.configure_training(learning_rate=0.05, negatives="hard", n_negatives=2)
+    net = _core({"negatives": "hard", "n_negatives": 2})
     drawn = training_spy(RecurrentFFNet)["negatives"]
     g = torch.Generator().manual_seed(0)
     for _ in range(5):
@@ -262,8 +267,7 @@ def test_negatives_are_paired_with_their_positives(training_spy):
     record = training_spy(RecurrentFFNet)
     g = torch.Generator().manual_seed(0)
     x, y = torch.rand(7, 12, generator=g), torch.randint(0, 4, (7,), generator=g)
-    net = _core(loss="symba")
-    net.configure_training(learning_rate=0.05, negatives="hard", n_negatives=3)
+    net = _core({"loss": "symba", "negatives": "hard", "n_negatives": 3})
 
     def window_goodness(labels):
         """Per layer, the goodness at window steps 2..4 (step-major rows)."""
@@ -327,9 +331,9 @@ def test_partial_fit_and_warm_start(small_digits):
     warm.set_params(n_iterations=5, damping=0.5, goodness_window=(3, 5))
     warm.fit(X_tr, y_tr)
     assert warm.core_ is core and len(warm.loss_curve_) == 4
-    assert core.get_config()["goodness_window"] == [3, 5]
+    assert core.get_config()["dynamics"]["goodness_window"] == [3, 5]
     warm.set_params(hidden_size=16)
-    with pytest.raises(ValueError, match="hidden_sizes changed"):
+    with pytest.raises(ValueError, match="hidden_size changed"):
         warm.fit(X_tr, y_tr)
 
 

@@ -1,7 +1,8 @@
 """Torch cores of skff: Forward-Forward networks with strictly layer-local training.
 
 Nothing in this subpackage imports scikit-learn. A core is a small
-:class:`torch.nn.Module` with the interface the estimators rely on:
+:class:`torch.nn.Module` (a :class:`LocalTrainingCore`) with the interface the
+estimators rely on:
 
 ``train_step(x, y, generator)``
     One mini-batch of Forward-Forward training; every layer updates from its own
@@ -9,28 +10,39 @@ Nothing in this subpackage imports scikit-learn. A core is a small
     layer, then the readout head's).
 ``label_logits(x)`` / ``head_logits(x)``
     Scores for every class: per-label goodness, or the one-pass softmax head.
-``configure_training(...)``, ``set_learning_rate(lr)``
-    Optimizers and training options.
+``objective`` / ``set_objective(objective)``
+    The local objective, an immutable :class:`Objective`, replaced as a whole
+    (the recurrent core has its :class:`Dynamics` the same way).
+``configure_training(learning_rate=, alpha=, reset=)``, ``set_learning_rate(lr)``
+    Optimizers.
 ``get_config()``
-    Keyword arguments that rebuild the core (used for persistence).
+    Keyword arguments that rebuild the core with its current settings (used
+    for persistence).
 """
 
 from .feedforward import FFNet
 from .functional import ff_loss, goodness, rms_normalize
-from .layers import FFLinear
+from .layers import FFLinear, LinearHead, RecurrentFFLayer
+from .local_training import LocalTrainingCore
 from .negatives import (
     hardest_wrong_labels,
     sample_wrong_labels,
     uniform_wrong_labels,
 )
-from .recurrent import RecurrentFFNet
+from .objective import Objective
+from .recurrent import Dynamics, RecurrentFFNet
 
 CORES = {cls.__name__: cls for cls in (FFNet, RecurrentFFNet)}
 
 __all__ = [
     "CORES",
+    "Dynamics",
     "FFLinear",
     "FFNet",
+    "LinearHead",
+    "LocalTrainingCore",
+    "Objective",
+    "RecurrentFFLayer",
     "RecurrentFFNet",
     "ff_loss",
     "goodness",

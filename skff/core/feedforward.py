@@ -5,12 +5,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from .functional import goodness, rms_normalize
-from .layers import FFLinear, LinearHead, LocalTrainingMixin
+from .layers import FFLinear, LinearHead
+from .local_training import LocalTrainingCore
+from .objective import Objective
 
 LABEL_INJECTIONS = ("concat", "overlay")
 
 
-class FFNet(LocalTrainingMixin, nn.Module):
+class FFNet(LocalTrainingCore):
     """A stack of ReLU layers trained with Forward-Forward.
 
     The label enters the first layer: ``concat`` appends a one-hot vector to the
@@ -30,19 +32,11 @@ class FFNet(LocalTrainingMixin, nn.Module):
     hidden_sizes : sequence of int
         Width of each layer.
     label_injection : {"concat", "overlay"}
-    label_strength : float
-        Value of the one-hot label entry (the neutral label is
-        ``label_strength / n_classes`` everywhere).
-    goodness : {"mean", "sum"}
-    loss : {"logistic", "symba"}
-    threshold : float
-        Goodness threshold of the logistic loss.
-    alpha : float
-        Scale of the symmetric (SymBa) loss.
-    peer_normalization : float
-        Strength of peer normalization (0 disables it).
     readout_skip_first : bool
         Leave the first layer out of the goodness and softmax readouts.
+    objective : Objective or dict, optional
+        The local objective (see :class:`~skff.core.Objective`); replace it
+        with :meth:`set_objective`.
     seed : int
         Seed of the initial weights.
     """
@@ -54,16 +48,11 @@ class FFNet(LocalTrainingMixin, nn.Module):
         hidden_sizes=(500, 500),
         *,
         label_injection: str = "concat",
-        label_strength: float = 1.0,
-        goodness: str = "mean",
-        loss: str = "logistic",
-        threshold: float = 2.0,
-        alpha: float = 4.0,
-        peer_normalization: float = 0.0,
         readout_skip_first: bool = False,
+        objective: Objective | dict | None = None,
         seed: int = 0,
     ):
-        super().__init__()
+        super().__init__(objective)
         if label_injection not in LABEL_INJECTIONS:
             raise ValueError(f"unknown label_injection {label_injection!r}")
         if label_injection == "overlay" and n_features < n_classes:
@@ -73,39 +62,34 @@ class FFNet(LocalTrainingMixin, nn.Module):
             )
         if len(hidden_sizes) < 1 or (readout_skip_first and len(hidden_sizes) < 2):
             raise ValueError("readout_skip_first needs at least two layers")
-        self._config = dict(
-            n_features=int(n_features),
-            n_classes=int(n_classes),
-            hidden_sizes=[int(h) for h in hidden_sizes],
-            label_injection=label_injection,
-            label_strength=float(label_strength),
-            goodness=goodness,
-            loss=loss,
-            threshold=float(threshold),
-            alpha=float(alpha),
-            peer_normalization=float(peer_normalization),
-            readout_skip_first=bool(readout_skip_first),
-            seed=int(seed),
-        )
-        self._init_local_options(goodness, loss, threshold, alpha, peer_normalization)
-        self.n_features = n_features
-        self.n_classes = n_classes
+        self.n_features = int(n_features)
+        self.n_classes = int(n_classes)
+        self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.label_injection = label_injection
-        self.label_strength = float(label_strength)
+        self.readout_skip_first = bool(readout_skip_first)
+        self.seed = int(seed)
         self.first_readout = 1 if readout_skip_first else 0
 
-        gen = torch.Generator().manual_seed(int(seed))
+        gen = torch.Generator().manual_seed(self.seed)
         n_in = n_features + n_classes if label_injection == "concat" else n_features
-        sizes = [n_in, *hidden_sizes]
+        sizes = [n_in, *self.hidden_sizes]
         self.layers = nn.ModuleList(
             FFLinear(sizes[i], sizes[i + 1], gen) for i in range(len(hidden_sizes))
         )
-        self.head = LinearHead(sum(hidden_sizes[self.first_readout :]), n_classes)
-        self._register_peer_means(hidden_sizes)
+        self.head = LinearHead(sum(self.hidden_sizes[self.first_readout :]), n_classes)
+        self._register_peer_means(self.hidden_sizes)
 
     def get_config(self) -> dict:
-        """Keyword arguments that rebuild this core."""
-        return dict(self._config)
+        """Keyword arguments that rebuild this core, with its current objective."""
+        return dict(
+            n_features=self.n_features,
+            n_classes=self.n_classes,
+            hidden_sizes=list(self.hidden_sizes),
+            label_injection=self.label_injection,
+            readout_skip_first=self.readout_skip_first,
+            seed=self.seed,
+            **super().get_config(),
+        )
 
     # -- first layer: input part once, label part per label ---------------------
     def _input_part(self, x: torch.Tensor) -> torch.Tensor:
@@ -122,7 +106,7 @@ class FFNet(LocalTrainingMixin, nn.Module):
             cols = w[:, self.n_features :]
         else:
             cols = w[:, : self.n_classes]
-        return self.label_strength * cols.t()
+        return self.objective.label_strength * cols.t()
 
     def _neutral_column(self) -> torch.Tensor:
         return self._label_columns().mean(dim=0)
@@ -158,15 +142,14 @@ class FFNet(LocalTrainingMixin, nn.Module):
         scores = torch.zeros(n * c, device=x.device, dtype=h.dtype)
         for i, hi in enumerate(self._propagate(h)):
             if i >= self.first_readout:
-                scores += goodness(hi, self.goodness_kind)
-        scale = self.alpha if self.loss_kind == "symba" else 1.0
-        return scale * scores.view(n, c)
+                scores += goodness(hi, self.objective.goodness)
+        return self.objective.logit_scale * scores.view(n, c)
 
     def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Goodness of every layer for the given labels, shape (n, n_layers)."""
         part = self._input_part(x)
         hs = self._propagate(F.relu(part + self._label_columns()[labels]))
-        return torch.stack([goodness(h, self.goodness_kind) for h in hs], dim=1)
+        return torch.stack([goodness(h, self.objective.goodness) for h in hs], dim=1)
 
     # -- training ------------------------------------------------------------------
     def train_step(

@@ -34,7 +34,7 @@ def ff_loss(
     *,
     kind: str = "logistic",
     threshold: float = 2.0,
-    alpha: float = 4.0,
+    symba_scale: float = 4.0,
 ) -> torch.Tensor:
     """Local Forward-Forward loss of one layer.
 
@@ -43,9 +43,9 @@ def ff_loss(
 
     ``logistic``: ``p(positive) = sigmoid(g - threshold)``; the loss is the mean
     negative log-likelihood over the positive and over the negative rows.
-    ``symba``: the symmetric pairwise loss ``softplus(-alpha * (g_pos - g_neg))``
+    ``symba``: the symmetric pairwise loss ``softplus(-symba_scale * (g_pos - g_neg))``
     of Lee & Song (2023), with each positive paired with its own negative; with
-    ``k`` negatives, ``log(1 + sum_j exp(-alpha * (g_pos - g_neg_j)))``, the
+    ``k`` negatives, ``log(1 + sum_j exp(-symba_scale * (g_pos - g_neg_j)))``, the
     cross-entropy of picking the positive among itself and its negatives (the
     same loss for ``k = 1``).
     """
@@ -55,7 +55,9 @@ def ff_loss(
         )
     if kind == "symba":
         if g_neg.dim() == 1 or g_neg.shape[1] == 1:
-            return F.softplus(-alpha * (g_pos - g_neg.reshape(g_pos.shape))).mean()
-        z = -alpha * (g_pos.unsqueeze(1) - g_neg)
+            return F.softplus(
+                -symba_scale * (g_pos - g_neg.reshape(g_pos.shape))
+            ).mean()
+        z = -symba_scale * (g_pos.unsqueeze(1) - g_neg)
         return torch.logsumexp(F.pad(z, (1, 0)), dim=1).mean()
     raise ValueError(f"unknown loss {kind!r}; expected one of {LOSSES}")

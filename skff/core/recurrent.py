@@ -2,47 +2,87 @@
 bottom-up and top-down connections between the hidden layers and the label
 clamped at the top."""
 
-import math
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from numbers import Integral
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from .functional import goodness, rms_normalize
-from .layers import LinearHead, LocalTrainingMixin
+from .layers import LinearHead, RecurrentFFLayer
+from .local_training import LocalTrainingCore
+from .objective import Objective
 
 
-def _uniform(shape, bound, generator):
-    return (torch.rand(*shape, generator=generator) * 2 - 1) * bound
+@dataclass(frozen=True)
+class Dynamics:
+    """How the recurrent net iterates (validated, immutable).
 
-
-class RecurrentFFLayer(nn.Module):
-    """A hidden layer of the recurrent net: bottom-up weights from the layer
-    below, top-down weights from the layer above, one bias.
-
-    Both weight matrices belong to this module, so the layer's own optimizer
-    trains both. Weights are drawn uniformly in ``±1/sqrt(n_below + n_above)``
-    (PyTorch's scale for one linear map on the concatenated inputs), the bias
-    starts at zero.
+    Parameters
+    ----------
+    n_iterations : int
+        Synchronous iterations after the bottom-up pass.
+    damping : float
+        Weight of the old state in each update (0 <= damping < 1).
+    goodness_window : (int, int)
+        First and last iteration (inclusive; 0 is the bottom-up pass) whose
+        goodness enters the losses and the readouts.
+    normalize_input : bool
+        RMS-normalize each input row, like the states passed between layers
+        (Hinton's code does it); otherwise the input enters as it is.
     """
 
-    def __init__(self, n_below: int, n_out: int, n_above: int, generator=None):
-        super().__init__()
-        bound = 1.0 / math.sqrt(n_below + n_above)
-        self.weight_up = nn.Parameter(_uniform((n_out, n_below), bound, generator))
-        self.weight_down = nn.Parameter(_uniform((n_out, n_above), bound, generator))
-        self.bias = nn.Parameter(torch.zeros(n_out))
+    n_iterations: int = 8
+    damping: float = 0.3
+    goodness_window: tuple = (2, 4)
+    normalize_input: bool = True
 
-    def bottom_up(self, below: torch.Tensor) -> torch.Tensor:
-        """Bottom-up pre-activation (bias included)."""
-        return F.linear(below, self.weight_up, self.bias)
+    def __post_init__(self):
+        put = object.__setattr__
+        n = self.n_iterations
+        if isinstance(n, bool) or int(n) != n or int(n) < 1:
+            raise ValueError(f"n_iterations must be an integer >= 1, got {n!r}")
+        put(self, "n_iterations", int(n))
+        damping = float(self.damping)
+        if not 0.0 <= damping < 1.0:
+            raise ValueError(f"damping must be in [0, 1), got {self.damping!r}")
+        put(self, "damping", damping)
+        w = self.goodness_window
+        try:
+            start, stop = w
+            ok = all(isinstance(t, Integral) and not isinstance(t, bool) for t in w)
+        except (TypeError, ValueError):
+            ok = False
+        if not ok or not 0 <= start <= stop <= self.n_iterations:
+            raise ValueError(
+                "goodness_window must be a pair (start, stop) of integers with "
+                f"0 <= start <= stop <= n_iterations={self.n_iterations}; got {w!r}."
+            )
+        put(self, "goodness_window", (int(start), int(stop)))
+        put(self, "normalize_input", bool(self.normalize_input))
 
-    def top_down(self, above: torch.Tensor) -> torch.Tensor:
-        """Top-down pre-activation (no bias)."""
-        return F.linear(above, self.weight_down)
+    @classmethod
+    def coerce(cls, value: Dynamics | dict | None) -> Dynamics:
+        """A :class:`Dynamics` from itself, a dict of its fields, or None."""
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if isinstance(value, dict):
+            return cls(**value)
+        raise TypeError(f"expected Dynamics or a dict, got {type(value).__name__}")
+
+    def as_dict(self) -> dict:
+        """Plain Python values (for saving)."""
+        d = asdict(self)
+        d["goodness_window"] = list(self.goodness_window)
+        return d
 
 
-class RecurrentFFNet(LocalTrainingMixin, nn.Module):
+class RecurrentFFNet(LocalTrainingCore):
     """Forward-Forward network with top-down recurrence (Hinton, 2022, §5).
 
     The input is a static image treated as a video. The hidden layers
@@ -72,27 +112,12 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         Input width and number of labels.
     hidden_sizes : sequence of int
         Width of each hidden layer.
-    n_iterations : int
-        Synchronous iterations after the bottom-up pass.
-    damping : float
-        Weight of the old state in each update (0 <= damping < 1).
-    goodness_window : (int, int)
-        First and last iteration (inclusive; 0 is the bottom-up pass) whose
-        goodness enters the losses and the readouts.
-    label_strength : float
-        Value of the one-hot label entry (the neutral label is
-        ``label_strength / n_classes`` everywhere).
-    normalize_input : bool
-        RMS-normalize each input row, like the states passed between layers
-        (Hinton's code does it); otherwise the input enters as it is.
-    goodness : {"mean", "sum"}
-    loss : {"logistic", "symba"}
-    threshold : float
-        Goodness threshold of the logistic loss.
-    alpha : float
-        Scale of the symmetric (SymBa) loss.
-    peer_normalization : float
-        Strength of peer normalization (0 disables it).
+    objective : Objective or dict, optional
+        The local objective (``label_strength`` is the value of the one-hot
+        label entry at the top); replace it with :meth:`set_objective`.
+    dynamics : Dynamics or dict, optional
+        Iterations, damping, goodness window and input normalization; replace
+        them with :meth:`set_dynamics`.
     seed : int
         Seed of the initial weights.
     """
@@ -103,32 +128,18 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         n_classes: int,
         hidden_sizes=(500, 500),
         *,
-        n_iterations: int = 8,
-        damping: float = 0.3,
-        goodness_window=(3, 5),
-        label_strength: float = 1.0,
-        normalize_input: bool = True,
-        goodness: str = "mean",
-        loss: str = "logistic",
-        threshold: float = 2.0,
-        alpha: float = 4.0,
-        peer_normalization: float = 0.0,
+        objective: Objective | dict | None = None,
+        dynamics: Dynamics | dict | None = None,
         seed: int = 0,
     ):
-        super().__init__()
+        super().__init__(objective)
         if len(hidden_sizes) < 1:
             raise ValueError("RecurrentFFNet needs at least one hidden layer")
-        self._init_local_options(goodness, loss, threshold, alpha, peer_normalization)
+        self.dynamics = Dynamics.coerce(dynamics)
         self.n_features = int(n_features)
         self.n_classes = int(n_classes)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.seed = int(seed)
-        self.n_iterations = int(n_iterations)
-        self.damping = float(damping)
-        self.goodness_window = tuple(int(t) for t in goodness_window)
-        self.label_strength = float(label_strength)
-        self.normalize_input = bool(normalize_input)
-        self.check_dynamics()
 
         gen = torch.Generator().manual_seed(self.seed)
         below = [self.n_features, *self.hidden_sizes[:-1]]
@@ -140,53 +151,37 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         self.head = LinearHead(sum(self.hidden_sizes), n_classes)
         self._register_peer_means(self.hidden_sizes)
 
-    def check_dynamics(self) -> None:
-        """Raise ``ValueError`` unless the iteration settings are consistent."""
-        start, stop = self.goodness_window
-        if self.n_iterations < 1:
-            raise ValueError(f"n_iterations must be >= 1, got {self.n_iterations}")
-        if not 0.0 <= self.damping < 1.0:
-            raise ValueError(f"damping must be in [0, 1), got {self.damping}")
-        if not 0 <= start <= stop <= self.n_iterations:
-            raise ValueError(
-                f"goodness_window=({start}, {stop}) must satisfy 0 <= start <= stop "
-                f"<= n_iterations={self.n_iterations}."
-            )
+    def set_dynamics(self, dynamics: Dynamics | dict) -> None:
+        """Replace the iteration settings as a whole (validated)."""
+        self.dynamics = Dynamics.coerce(dynamics)
 
     def get_config(self) -> dict:
-        """Keyword arguments that rebuild this core (with its current options)."""
+        """Keyword arguments that rebuild this core (with its current objective
+        and dynamics)."""
         return dict(
             n_features=self.n_features,
             n_classes=self.n_classes,
             hidden_sizes=list(self.hidden_sizes),
-            n_iterations=int(self.n_iterations),
-            damping=float(self.damping),
-            goodness_window=[int(t) for t in self.goodness_window],
-            label_strength=float(self.label_strength),
-            normalize_input=self.normalize_input,
-            goodness=self.goodness_kind,
-            loss=self.loss_kind,
-            threshold=float(self.threshold),
-            alpha=float(self.alpha),
-            peer_normalization=float(self.peer_normalization),
             seed=self.seed,
+            dynamics=self.dynamics.as_dict(),
+            **super().get_config(),
         )
 
     # -- the dynamics ----------------------------------------------------------------
     def _input_part(self, x: torch.Tensor) -> torch.Tensor:
         """The clamped bottom-up input of the first layer, ``W_up x + b`` (with
         ``x`` RMS-normalized when ``normalize_input``)."""
-        if self.normalize_input:
+        if self.dynamics.normalize_input:
             x = rms_normalize(x)
         return self.layers[0].bottom_up(x)
 
     def _label_top(self, labels: torch.Tensor) -> torch.Tensor:
         """Top-down input of the top layer for each row's one-hot label."""
-        return self.label_strength * self.layers[-1].weight_down.t()[labels]
+        return self.objective.label_strength * self.layers[-1].weight_down.t()[labels]
 
     def _neutral_top(self) -> torch.Tensor:
         """Top-down input of the top layer for the neutral label."""
-        return self.label_strength * self.layers[-1].weight_down.mean(dim=1)
+        return self.objective.label_strength * self.layers[-1].weight_down.mean(dim=1)
 
     def _bottom_up_pass(self, x_in: torch.Tensor) -> list:
         """States at time 0: one bottom-up pass, no top-down input. ``x_in`` is
@@ -206,8 +201,8 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
             pre = x_in if i == 0 else layer.bottom_up(normed[i - 1])
             pre = pre + (top if i == last else layer.top_down(normed[i + 1]))
             h = F.relu(pre)
-            if self.damping > 0:
-                h = torch.lerp(h, states[i].detach().to(h.dtype), self.damping)
+            if self.dynamics.damping > 0:
+                h = torch.lerp(h, states[i].detach().to(h.dtype), self.dynamics.damping)
             new.append(h)
         return new
 
@@ -215,7 +210,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         """Iterate ``n_steps`` times from ``states`` (time 0); ``keep(t, states)``
         sees the states of every time ``t`` from 0. Gradients are recorded only
         at the times inside the goodness window (and only when enabled)."""
-        start, _ = self.goodness_window
+        start, _ = self.dynamics.goodness_window
         keep(0, states)
         for t in range(1, n_steps + 1):
             with torch.set_grad_enabled(torch.is_grad_enabled() and t >= start):
@@ -225,13 +220,13 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
 
     def _window_goodness(self, x_in, top, states) -> torch.Tensor:
         """Goodness summed over the layers, averaged over the window."""
-        start, stop = self.goodness_window
+        start, stop = self.dynamics.goodness_window
         total = torch.zeros(x_in.shape[0], device=x_in.device)  # float32
 
         def keep(t, hs):
             if t >= start:
                 for h in hs:
-                    total.add_(goodness(h, self.goodness_kind))
+                    total.add_(goodness(h, self.objective.goodness))
 
         self._run(x_in, top, states, stop, keep)
         return total / (stop - start + 1)
@@ -239,7 +234,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
     def _window_features(self, x_in, top, states) -> torch.Tensor:
         """Normalized states averaged over the window, layers concatenated: the
         input of the softmax head."""
-        start, stop = self.goodness_window
+        start, stop = self.dynamics.goodness_window
         acc = [None] * len(self.layers)
 
         def keep(t, hs):
@@ -276,10 +271,9 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
     def label_logits(self, x: torch.Tensor) -> torch.Tensor:
         """Per-label readout, shape (n, n_classes): the goodness summed over the
         layers and averaged over the window, with every label clamped in turn
-        (all labels in one batch), times ``alpha`` for the SymBa loss."""
+        (all labels in one batch), times ``symba_scale`` for the SymBa loss."""
         scores = self._window_goodness(*self._per_label(x))
-        scale = self.alpha if self.loss_kind == "symba" else 1.0
-        return scale * scores.view(x.shape[0], self.n_classes)
+        return self.objective.logit_scale * scores.view(x.shape[0], self.n_classes)
 
     def goodness_trajectory(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """Goodness summed over the layers at every time ``0..n_iterations``,
@@ -291,9 +285,9 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         out = []
 
         def keep(t, hs):
-            out.append(sum(goodness(h, self.goodness_kind) for h in hs))
+            out.append(sum(goodness(h, self.objective.goodness) for h in hs))
 
-        self._run(x_in, top, states, self.n_iterations, keep)
+        self._run(x_in, top, states, self.dynamics.n_iterations, keep)
         return torch.stack(out, dim=1)
 
     # -- training ------------------------------------------------------------------
@@ -312,7 +306,7 @@ class RecurrentFFNet(LocalTrainingMixin, nn.Module):
         Returns the losses of each layer and of the head (1-D tensor).
         """
         n = x.shape[0]
-        start, stop = self.goodness_window
+        start, stop = self.dynamics.goodness_window
         x_in = self._input_part(x)
         with torch.set_grad_enabled(torch.is_grad_enabled() and start == 0):
             states = self._bottom_up_pass(x_in)

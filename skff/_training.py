@@ -1,0 +1,137 @@
+"""The epoch loop shared by every estimator: learning-rate schedule, shuffling,
+divergence checks with rollback, early stopping with the best weights kept,
+and the progress bar."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from ._device import autocast, generators
+from .exceptions import DivergenceError
+
+
+def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -> float:
+    """The learning rate of ``epoch`` (from 0) out of ``n_epochs``: constant, or
+    with ``"linear"`` constant for the first half, then decaying towards zero."""
+    lr = initial
+    if schedule == "linear" and epoch >= n_epochs // 2:
+        lr *= 2.0 * (n_epochs - epoch) / (n_epochs + 1)
+    return lr
+
+
+def state_copy(core) -> dict:
+    """Detached copies of a core's parameters and buffers."""
+    return {k: v.detach().clone() for k, v in core.state_dict().items()}
+
+
+class EarlyStopping:
+    """Tracks validation scores: the best one, its weights, and the patience.
+
+    ``best`` starts from an earlier fit's best score (warm starts), so a new
+    fit keeps only weights that beat it.
+    """
+
+    def __init__(self, tol: float, patience: float, best: float | None = None):
+        self.tol, self.patience = tol, patience
+        self.best, self.best_state, self._no_improve = best, None, 0
+
+    def update(self, score: float, core) -> bool:
+        """Record ``score`` of ``core``'s current weights; True means stop."""
+        if self.best is None or score > self.best + self.tol:
+            self._no_improve = 0
+        else:
+            self._no_improve += 1
+        if self.best is None or score > self.best:
+            self.best, self.best_state = score, state_copy(core)
+        return self._no_improve >= self.patience
+
+
+def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
+    """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
+
+    ``est`` is the estimator: its parameters set the batch size, schedule,
+    precision, patience and progress bar, and its history (``n_iter_``,
+    ``loss_curve_``, ``validation_scores_``, ``best_validation_score_``) is
+    extended. ``y`` holds the int64 targets aligned with ``source``;
+    ``validation`` an optional ``(source, y)`` pair scored after each epoch by
+    ``est._validation_score(core, source, y)``.
+    """
+    name = type(est).__name__
+    device = source.device
+    n = len(source)
+    batch_size = min(est.batch_size, n)
+    y = y.to(device)
+    names = [f"layer {i}" for i in range(len(core.layers))] + ["head"]
+    patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
+    stopping = EarlyStopping(est.tol, patience, est.best_validation_score_)
+    bar = tqdm(total=n_epochs, desc=name, unit="epoch", disable=not est.verbose)
+    core.train()
+    try:
+        for epoch in range(n_epochs):
+            core.set_learning_rate(
+                learning_rate_at(
+                    epoch, n_epochs, est.learning_rate_init, est.learning_rate
+                )
+            )
+            seed = (est._seed + 1_000_003 * (len(est.loss_curve_) + 1)) % 2**62
+            gen_cpu, gen_dev = generators(seed, device)
+            order = torch.randperm(n, generator=gen_cpu)
+            snapshot = state_copy(core)
+            total = torch.zeros(len(names), device=device)
+            for start in range(0, n, batch_size):
+                idx = order[start : start + batch_size]
+                xb = source.take(idx)
+                yb = y[idx.to(device)]
+                with autocast(est.precision, device):
+                    step_losses = core.train_step(xb, yb, gen_dev)
+                total += step_losses.float() * len(idx)
+            losses = (total / n).cpu().numpy().astype(float)
+            if not np.all(np.isfinite(losses)):
+                core.load_state_dict(snapshot)
+                where = names[int(np.flatnonzero(~np.isfinite(losses))[0])]
+                raise DivergenceError(
+                    f"{name} diverged in {where} at epoch {est.n_iter_ + 1}: its "
+                    "loss is not finite. The model keeps the weights it had before "
+                    "that epoch. Try a smaller learning_rate_init (now "
+                    f"{est.learning_rate_init})."
+                )
+            est.loss_curve_.append(losses.tolist())
+            est.n_iter_ += 1
+            postfix = " ".join(
+                f"{k}={v:.4f}" for k, v in zip(names, losses, strict=True)
+            )
+            stop = False
+            if validation is not None:
+                score = float(est._validation_score(core, *validation))
+                core.train()
+                est.validation_scores_.append(score)
+                postfix += f" val={score:.4f}"
+                stop = stopping.update(score, core)
+                est.best_validation_score_ = stopping.best
+            bar.set_postfix_str(postfix, refresh=False)
+            bar.update(1)
+            if stop:
+                break
+    except torch.OutOfMemoryError as exc:
+        raise MemoryError(
+            f"{name} ran out of memory on {device} with "
+            f"batch_size={est.batch_size} and hidden_size={est.hidden_size}. "
+            "Lower batch_size (or hidden_size), or train on another device. "
+            "The model keeps the weights of the last completed batch."
+        ) from exc
+    except KeyboardInterrupt:
+        warnings.warn(
+            f"Training interrupted after {est.n_iter_} epoch(s) of this call; "
+            f"{name} keeps the weights of the last completed batch.",
+            UserWarning,
+            stacklevel=4,
+        )
+    finally:
+        bar.close()
+        core.eval()
+    if stopping.best_state is not None:
+        core.load_state_dict(stopping.best_state)
