@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import goodness, rms_normalize
+from .functional import goodness, rms_normalize, take_rows
 from .layers import FFLinear, LinearHead
 from .local_training import LocalTrainingCore
 from .objective import Objective
@@ -148,7 +148,7 @@ class FFNet(LocalTrainingCore):
     def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Goodness of every layer for the given labels, shape (n, n_layers)."""
         part = self._input_part(x)
-        hs = self._propagate(F.relu(part + self._label_columns()[labels]))
+        hs = self._propagate(F.relu(part + take_rows(self._label_columns(), labels)))
         return torch.stack([goodness(h, self.objective.goodness) for h in hs], dim=1)
 
     # -- training ------------------------------------------------------------------
@@ -174,7 +174,11 @@ class FFNet(LocalTrainingCore):
 
         cols = self._label_columns()
         k = y_neg.shape[0] // n
-        h = F.relu(torch.cat([part + cols[y], part.repeat(k, 1) + cols[y_neg]]))
+        h = F.relu(
+            torch.cat(
+                [part + take_rows(cols, y), part.repeat(k, 1) + take_rows(cols, y_neg)]
+            )
+        )
         losses = []
         for i, layer in enumerate(self.layers):
             if i > 0:

@@ -17,6 +17,20 @@ def rms_normalize(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return h * torch.rsqrt(h.float().pow(2).mean(dim=-1, keepdim=True) + eps)
 
 
+def take_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``table[index]`` with a deterministic backward pass.
+
+    Indexing's backward adds gradients with an atomic scatter, whose order,
+    and so whose float32 rounding, changes between runs on more than one CPU
+    thread or on a GPU. A one-hot matrix product gives the same values (each
+    output is one entry times 1 plus zeros, exact) and a backward pass that is
+    an ordinary matrix product. Autocast is off for it: the rows stay exact.
+    """
+    onehot = F.one_hot(index, table.shape[0]).to(table.dtype)
+    with torch.autocast(table.device.type, enabled=False):
+        return onehot @ table
+
+
 def goodness(h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
     """Goodness of each row of activities: the mean or sum of squares, in
     float32 even for bfloat16 activities (``precision="bf16"``)."""

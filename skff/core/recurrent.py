@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import goodness, rms_normalize
+from .functional import goodness, rms_normalize, take_rows
 from .layers import LinearHead, RecurrentFFLayer
 from .local_training import LocalTrainingCore
 from .objective import Objective
@@ -177,7 +177,9 @@ class RecurrentFFNet(LocalTrainingCore):
 
     def _label_top(self, labels: torch.Tensor) -> torch.Tensor:
         """Top-down input of the top layer for each row's one-hot label."""
-        return self.objective.label_strength * self.layers[-1].weight_down.t()[labels]
+        return self.objective.label_strength * take_rows(
+            self.layers[-1].weight_down.t(), labels
+        )
 
     def _neutral_top(self) -> torch.Tensor:
         """Top-down input of the top layer for the neutral label."""
