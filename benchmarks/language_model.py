@@ -55,7 +55,7 @@ from threadpoolctl import threadpool_limits
 
 from skff import FFLanguageModel
 from skff.datasets import load_devils_dictionary, split_text
-from skff.text import ContextSource
+from skff.text import CharVocabulary, ContextSource
 
 READOUTS = ("softmax", "goodness", "both")
 
@@ -493,13 +493,18 @@ def fit_ff(args, train):
     return lm, fit_time
 
 
-def ff_log_proba(lm, test_ids, test_pos, readout):
+def ff_log_proba(lm, text, readout, n_positions=None):
+    """Log-probabilities of every character of ``text`` after the first
+    ``context_size`` (only of the first ``n_positions`` of them when given)."""
     lm.set_params(readout=readout)
-    return lm._log_proba_source(lm._source(test_ids, test_pos))
+    if n_positions is not None:
+        text = text[: lm.context_size + n_positions]
+    return lm.predict_log_proba_sequence([text])[0]
 
 
-def ff_readouts(lm, test_ids, test_pos, readouts):
-    """Per readout, log-probabilities and prediction time.
+def ff_readouts(lm, test, readouts):
+    """Per readout, log-probabilities of every predicted character of the
+    text ``test`` and prediction time.
 
     "both" is the normalized geometric mean of the "goodness" and "softmax"
     distributions; when both of those are scored anyway, it is computed from
@@ -511,7 +516,7 @@ def ff_readouts(lm, test_ids, test_pos, readouts):
         if readout == "both" and {"goodness", "softmax"} <= out.keys():
             start = time.perf_counter()
             logp = log_softmax((out["goodness"][0] + out["softmax"][0]) / 2, axis=1)
-            own = ff_log_proba(lm, test_ids, test_pos[:512], "both")
+            own = ff_log_proba(lm, test, "both", n_positions=512)
             err = float(np.max(np.abs(own - logp[:512])))
             print(f"FF readout=both from goodness + softmax (max |diff| {err:.1e})")
             if err > 1e-4:
@@ -521,7 +526,7 @@ def ff_readouts(lm, test_ids, test_pos, readouts):
                 time.perf_counter() - start + out["goodness"][1] + out["softmax"][1],
             )
         else:
-            out[readout] = timed(ff_log_proba, lm, test_ids, test_pos, readout)
+            out[readout] = timed(ff_log_proba, lm, test, readout)
         print(f"FF readout={readout}: predict {out[readout][1]:.1f} s", flush=True)
     return out
 
@@ -551,11 +556,10 @@ def main(argv: list[str] | None = None) -> None:
     k = args.context_size
 
     # the vocabulary of FFLanguageModel on this training text, for every model
-    vocab_model = FFLanguageModel(context_size=k)
-    vocab_model._build_vocabulary([train])
-    vocabulary = vocab_model.vocabulary_
-    n_tokens = len(vocabulary)
-    encode = vocab_model._encode
+    vocab = CharVocabulary.from_documents([train])
+    vocabulary = vocab.index()
+    n_tokens = len(vocab)
+    encode = vocab.encode
     train_ids, test_ids = encode(train), encode(test)
     test_pos = np.arange(k, len(test_ids))
     targets = test_ids[test_pos]
@@ -605,7 +609,7 @@ def main(argv: list[str] | None = None) -> None:
             lm, fit_time = fit_ff(args, train)
             if lm.vocabulary_ != vocabulary:
                 raise AssertionError("FFLanguageModel learned another vocabulary")
-            scored = ff_readouts(lm, test_ids, test_pos, args.readouts)
+            scored = ff_readouts(lm, test, args.readouts)
             for readout, (logp, _) in scored.items():
                 check_distribution(logp, f"FF {readout}")
                 add(

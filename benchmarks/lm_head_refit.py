@@ -28,6 +28,7 @@ from _common import add_param_argument
 
 from skff import FFLanguageModel
 from skff.datasets import load_devils_dictionary, split_text
+from skff.text import CharVocabulary, ContextSource
 
 
 def main(argv=None) -> None:
@@ -53,11 +54,15 @@ def main(argv=None) -> None:
     lm.fit([train])
     print(f"fit: {time.perf_counter() - start:.0f} s, {args.max_iter} epochs")
     core = lm.core_
+    vocabulary = CharVocabulary(lm.classes_)
 
     def features(text):
         """Neutral-candidate features and targets of every position of ``text``."""
-        ids = lm._encode(text)
-        source = lm._source(ids, np.arange(lm.context_size, len(ids)))
+        ids = vocabulary.encode(text.lower() if lm.lowercase else text)
+        k = lm.context_size
+        source = ContextSource(
+            ids, np.arange(k, len(ids)), k, len(vocabulary), lm.device_
+        )
         chunks = []
         with torch.no_grad():
             for i in range(0, len(source), 4096):

@@ -23,7 +23,7 @@ import torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
-from skff._recurrent import FFRecurrentClassifier
+from skff import FFRecurrentClassifier
 
 torch.set_num_threads(1)
 X, y = load_digits(return_X_y=True)

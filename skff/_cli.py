@@ -1,0 +1,290 @@
+"""The ``skff`` command line: ``python -m skff demo`` or the ``skff`` console script.
+
+``skff/__main__.py`` only calls :func:`main`; the ``skff`` entry point in
+``pyproject.toml`` is ``skff._cli:main``.
+"""
+
+import argparse
+import sys
+import time
+
+
+def _demo(args) -> int:
+    import numpy as np
+    import torch
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+    from sklearn.neural_network import MLPClassifier
+    from threadpoolctl import threadpool_limits
+
+    from skff import FFClassifier
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    print(
+        f"scikit-learn digits: {len(X_tr)} training / {len(X_te)} test images, "
+        f"8x8 pixels scaled to [0, 1]; torch threads: {torch.get_num_threads()}"
+    )
+    rows = []
+    ff = FFClassifier(
+        device=args.device, random_state=args.random_state, verbose=args.verbose
+    )
+    t = time.perf_counter()
+    ff.fit(X_tr, y_tr)
+    rows.append(
+        (
+            "FFClassifier (Forward-Forward)",
+            ff.score(X_te, y_te),
+            time.perf_counter() - t,
+            ff.device_,
+        )
+    )
+    mlp = MLPClassifier(
+        hidden_layer_sizes=(500, 500), max_iter=300, random_state=args.random_state
+    )
+    with threadpool_limits(torch.get_num_threads()):
+        t = time.perf_counter()
+        mlp.fit(X_tr, y_tr)
+        rows.append(
+            (
+                "MLPClassifier (backprop)",
+                mlp.score(X_te, y_te),
+                time.perf_counter() - t,
+                "cpu",
+            )
+        )
+    print(f"\n{'model':<32} {'test accuracy':>13} {'fit time':>9}  device")
+    for name, acc, secs, dev in rows:
+        print(f"{name:<32} {acc:>13.4f} {secs:>8.1f}s  {dev}")
+    print(
+        f"\nFFClassifier: {ff.n_layers} x {ff.hidden_size} units, {ff.n_iter_} epochs;"
+        f" per-layer losses in the last epoch: "
+        f"{np.round(ff.loss_curve_[-1], 4).tolist()}"
+    )
+    return 0
+
+
+def _load_dataset(name: str, subset: int | None):
+    import numpy as np
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if name == "digits":
+        X, y = load_digits(return_X_y=True)
+        X_tr, X_te, y_tr, y_te = train_test_split(
+            X / 16.0, y, test_size=0.3, stratify=y, random_state=0
+        )
+    else:
+        from skff.datasets import load_fashion_mnist
+
+        X_tr, X_te, y_tr, y_te = load_fashion_mnist(return_X_y=True)
+    if subset:
+        X_tr, y_tr = X_tr[:subset], y_tr[:subset]
+        X_te, y_te = X_te[:subset], y_te[:subset]
+    return np.asarray(X_tr), np.asarray(X_te), y_tr, y_te
+
+
+def _make_model(name: str, args):
+    from sklearn.neural_network import MLPClassifier
+
+    common = dict(
+        device=args.device, random_state=args.random_state, verbose=args.verbose
+    )
+    if args.max_iter:
+        common["max_iter"] = args.max_iter
+    if name == "ff":
+        from skff import FFClassifier
+
+        return FFClassifier(**common)
+    if name == "recurrent":
+        from skff import FFRecurrentClassifier
+
+        return FFRecurrentClassifier(**common)
+    return MLPClassifier(
+        hidden_layer_sizes=(500, 500),
+        early_stopping=True,
+        random_state=args.random_state,
+        max_iter=args.max_iter or 200,
+    )
+
+
+def _bench(args) -> int:
+    import torch
+    from threadpoolctl import threadpool_limits
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    X_tr, X_te, y_tr, y_te = _load_dataset(args.dataset, args.subset)
+    print(
+        f"{args.dataset}: {len(X_tr)} training / {len(X_te)} test samples, "
+        f"{X_tr.shape[1]} features; torch threads: {torch.get_num_threads()}"
+    )
+    print("\n| model | test accuracy | fit time (s) | epochs |\n|---|---|---|---|")
+    for name in args.model:
+        model = _make_model(name, args)
+        with threadpool_limits(torch.get_num_threads()):
+            t = time.perf_counter()
+            model.fit(X_tr, y_tr)
+            secs = time.perf_counter() - t
+            acc = model.score(X_te, y_te)
+        print(
+            f"| {type(model).__name__} | {acc:.4f} | {secs:.1f} | {model.n_iter_} |",
+            flush=True,
+        )
+    return 0
+
+
+def _read_corpus(corpus: str) -> list:
+    from pathlib import Path
+
+    from skff import datasets
+
+    if corpus == "default":
+        return datasets.load_default_text()
+    if corpus == "devil":
+        return [datasets.load_devils_dictionary()]
+    if corpus == "bible":
+        return [datasets.load_bible_kjv()]
+    path = Path(corpus)
+    if not path.is_file():
+        raise SystemExit(
+            f"skff lm: {corpus!r} is neither 'default', 'devil', 'bible' nor a "
+            "text file."
+        )
+    return [path.read_text(encoding="utf-8", errors="replace")]
+
+
+def _lm(args) -> int:
+    import torch
+
+    from skff import FFLanguageModel
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    docs = [d for d in _read_corpus(args.corpus) if len(d) > args.context_size]
+    if args.max_chars:
+        budget, kept = args.max_chars, []
+        for d in docs:
+            if budget <= args.context_size:
+                break
+            kept.append(d[:budget])
+            budget -= len(kept[-1])
+        docs = [d for d in kept if len(d) > args.context_size]
+    n_chars = sum(map(len, docs))
+    print(
+        f"corpus {args.corpus!r}: {len(docs)} document(s), {n_chars} characters; "
+        f"torch threads: {torch.get_num_threads()}"
+    )
+    lm = FFLanguageModel(
+        context_size=args.context_size,
+        hidden_size=args.hidden_size,
+        max_iter=args.max_iter,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    t = time.perf_counter()
+    lm.fit(docs)
+    print(
+        f"fit in {time.perf_counter() - t:.1f}s; training perplexity per "
+        f"character: {lm.perplexity(docs):.3f}"
+    )
+    if args.generate:
+        prompt = args.prompt or docs[0][: args.context_size]
+        print(
+            lm.generate(
+                prompt,
+                n_chars=args.generate,
+                temperature=args.temperature,
+                random_state=args.random_state,
+            )
+        )
+    return 0
+
+
+def main(argv=None) -> int:
+    """Entry point of the ``skff`` command."""
+    parser = argparse.ArgumentParser(
+        prog="skff", description="Forward-Forward networks as scikit-learn estimators."
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    demo = sub.add_parser(
+        "demo",
+        help="train FFClassifier on scikit-learn's digits beside MLPClassifier",
+        description="Train the default FFClassifier on scikit-learn's digits (70/30 "
+        "stratified split) and print its test accuracy and fit time beside a "
+        "backprop MLPClassifier(500, 500).",
+    )
+    bench = sub.add_parser(
+        "bench",
+        help="accuracy and fit time of FF models and an MLP on a dataset",
+        description="Fit each model on the training split and print a table of "
+        "test accuracy, fit time and epochs.",
+    )
+    bench.add_argument(
+        "--dataset", choices=["digits", "fashion-mnist"], default="digits"
+    )
+    bench.add_argument(
+        "--model", choices=["ff", "recurrent", "mlp"], nargs="+", default=["ff", "mlp"]
+    )
+    bench.add_argument(
+        "--max-iter", type=int, default=None, help="epochs (default: each model's own)"
+    )
+    bench.add_argument(
+        "--subset",
+        type=int,
+        default=None,
+        help="use only the first N training and test samples",
+    )
+    lm = sub.add_parser(
+        "lm",
+        help="train FFLanguageModel on a corpus and generate text",
+        description="Train a character-level Forward-Forward language model and "
+        "print its perplexity and, with --generate, sampled text.",
+    )
+    lm.add_argument(
+        "--corpus",
+        default="default",
+        help="'default' (Python's documentation), 'devil' (Debian "
+        "package dict-devil), 'bible' (bible-kjv) or a text file",
+    )
+    lm.add_argument(
+        "--generate",
+        type=int,
+        default=0,
+        metavar="N",
+        help="generate N characters after training",
+    )
+    lm.add_argument("--prompt", default=None)
+    lm.add_argument("--temperature", type=float, default=0.8)
+    lm.add_argument("--context-size", type=int, default=10)
+    lm.add_argument("--hidden-size", type=int, default=500)
+    lm.add_argument("--max-iter", type=int, default=3)
+    lm.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help="train on the first N characters only",
+    )
+    for p, func in ((demo, _demo), (bench, _bench), (lm, _lm)):
+        p.add_argument("--device", default="auto", help="'auto', 'cpu', 'cuda', ...")
+        p.add_argument("--random-state", type=int, default=0)
+        p.add_argument(
+            "--threads",
+            type=int,
+            default=1,
+            help="torch threads (default 1; 0 keeps torch's default)",
+        )
+        p.add_argument("--verbose", type=int, default=0)
+        p.set_defaults(func=func)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except FileNotFoundError as exc:
+        print(f"skff {args.command}: {exc}", file=sys.stderr)
+        return 2
