@@ -18,6 +18,8 @@ Each estimator subclasses :class:`BaseFF` and fills its hooks:
 
 from __future__ import annotations
 
+import warnings
+from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
@@ -29,10 +31,17 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted
 
-from ._device import autocast, device_memory_hint, resolve_device
+from ._device import (
+    autocast,
+    available_memory,
+    device_memory_hint,
+    is_allocation_failure,
+    resolve_device,
+)
 from ._persistence import PersistenceMixin
-from ._training import run_epochs
+from ._training import import_cleanly, run_epochs
 from .core import Objective
+from .exceptions import DivergenceError
 
 # rows x labels x width of the widest layer handled at once when predicting
 _PREDICT_ELEMENTS = 1 << 23
@@ -59,6 +68,17 @@ def check_input_scale(X: Any) -> None:
             f"larger than about {MAX_ABS_INPUT:.0e}. Scale the features first "
             "(e.g. with StandardScaler or MinMaxScaler)."
         )
+
+
+@dataclass
+class _History:
+    """A fit's record, kept aside until it is published."""
+
+    seed: int
+    n_iter_: int
+    loss_curve_: list
+    validation_scores_: list | None
+    best_validation_score_: float | None
 
 
 class BaseFF(PersistenceMixin, BaseEstimator):
@@ -146,11 +166,14 @@ class BaseFF(PersistenceMixin, BaseEstimator):
 
         ``incremental`` is ``partial_fit``: one epoch, the optimizers kept, no
         hold-out. A fit is *warm* when a core exists and ``warm_start`` or
-        ``incremental`` asks to continue it.
+        ``incremental`` asks to continue it. The fitted attributes are
+        published together when training ends, so predicting from another
+        thread meanwhile uses the previous model whole.
         """
         warm = hasattr(self, "core_") and (incremental or self.warm_start)
         if warm:
             self._check_warm_start()
+        import_cleanly("torch._dynamo")  # what torch's optimizers import lazily
         device = resolve_device(self.device)
         seed = self._seed if warm else self._make_seed()
         source, targets, validation, fitted = self._fit_data(
@@ -164,43 +187,124 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         )
         if warm:
             core = self.core_.to(device)
+            history = {
+                "n_iter_": self.n_iter_ if incremental else 0,
+                "loss_curve_": list(self.loss_curve_),
+                "validation_scores_": self.validation_scores_,
+                "best_validation_score_": self.best_validation_score_,
+            }
         else:
-            core = self._build_core(fitted, seed).to(device)
-            self._built_with = {k: getattr(self, k) for k in self._fixed_on_warm_start}
-            self.n_iter_ = 0
-            self.loss_curve_ = []
-            self.validation_scores_ = None
-            self.best_validation_score_ = None
-        if not incremental:
-            self.n_iter_ = 0
-        if validation is not None and self.validation_scores_ is None:
-            self.validation_scores_ = []
+            core = self._new_core(fitted, seed, device)
+            fitted["_built_with"] = {
+                k: getattr(self, k) for k in self._fixed_on_warm_start
+            }
+            history = {
+                "n_iter_": 0,
+                "loss_curve_": [],
+                "validation_scores_": None,
+                "best_validation_score_": None,
+            }
+        scores = history["validation_scores_"]
+        if scores is not None:
+            history["validation_scores_"] = list(scores)
+        elif validation is not None:
+            history["validation_scores_"] = []
         self._configure_core(core)
         core.configure_training(
             learning_rate=self.learning_rate_init,
             alpha=self.alpha,
             reset=not incremental or not core.is_configured,
         )
-        self._seed = seed
-        self.device_ = str(device)
-        for name, value in fitted.items():
-            setattr(self, name, value)
-        self.core_ = core
-        run_epochs(
-            self,
-            core,
-            source,
-            targets,
-            1 if incremental else self.max_iter,
-            validation=validation,
-        )
+        record = _History(seed=seed, **history)
+        try:
+            run_epochs(
+                self,
+                core,
+                source,
+                targets,
+                1 if incremental else self.max_iter,
+                validation=validation,
+                history=record,
+            )
+        except (KeyboardInterrupt, DivergenceError, MemoryError) as exc:
+            # keep what was learned, if anything was, and let the caller
+            # (an interactive user, or a model search) see the interruption
+            if warm or record.n_iter_ > 0:
+                if isinstance(exc, KeyboardInterrupt):
+                    warnings.warn(
+                        f"Training interrupted after {record.n_iter_} epoch(s); "
+                        f"{type(self).__name__} keeps the weights of the last "
+                        "completed batch.",
+                        UserWarning,
+                        stacklevel=3,
+                    )
+                self._publish(core, record, fitted, device)
+            raise
+        self._publish(core, record, fitted, device)
         return self
 
+    def _memory_error(self, device, need: str = "") -> MemoryError:
+        return MemoryError(
+            f"{type(self).__name__} with hidden_size={self.hidden_size}, "
+            f"n_layers={self.n_layers} and batch_size={self.batch_size} does not "
+            f"fit in the memory of {device}{need}. Lower hidden_size or n_layers "
+            "(the weights), or batch_size (the activations), or train on "
+            "another device."
+        )
+
+    def _new_core(self, fitted: dict, seed: int, device):
+        """Build the core once it is known that training it fits in memory:
+        its weights, their gradients and two Adam moments (4 copies), and a
+        batch's activations for every positive and negative row. The weights
+        are counted on torch's ``meta`` device, which allocates nothing."""
+        with torch.device("meta"):
+            shape = self._build_core(fitted, seed)
+        n_weights = sum(p.numel() for p in shape.parameters())
+        rows = self.batch_size * (1 + self.n_negatives)
+        need = 4 * (4 * n_weights + 3 * rows * sum(shape.hidden_sizes))
+        free = available_memory(device)
+        if free is not None and need > free:
+            raise self._memory_error(
+                device, f" (about {need / 2**30:.1f} GiB; {free / 2**30:.1f} GiB free)"
+            )
+        try:
+            return self._build_core(fitted, seed).to(device)
+        except RuntimeError as exc:
+            if is_allocation_failure(exc):
+                raise self._memory_error(device) from exc
+            raise
+
+    def _publish(self, core, record, fitted: dict, device) -> None:
+        """Make the fitted state visible, all at once."""
+        self.__dict__.update(
+            {
+                **fitted,
+                "n_iter_": record.n_iter_,
+                "loss_curve_": record.loss_curve_,
+                "validation_scores_": record.validation_scores_,
+                "best_validation_score_": record.best_validation_score_,
+                "_seed": record.seed,
+                "device_": str(device),
+                "core_": core,
+            }
+        )
+
     # -- prediction ----------------------------------------------------------------
+    def __sklearn_is_fitted__(self) -> bool:
+        # n_features_in_ is set while validating the input, before training
+        return "core_" in self.__dict__
+
     def _check_fitted(self) -> None:
         """Fitted, and parameters read at predict time valid."""
         check_is_fitted(self)
         self._validate_params()
+
+    def _fitted_state(self, *names: str) -> dict:
+        """The named fitted attributes, read together (``fit`` publishes them
+        in one step), after :meth:`_check_fitted`."""
+        self._check_fitted()
+        state = self.__dict__.copy()
+        return {name: state[name] for name in names}
 
     def _core_device(self) -> torch.device:
         return next(self.core_.parameters()).device

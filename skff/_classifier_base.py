@@ -142,12 +142,19 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         log_proba : ndarray of shape (n_samples, n_classes)
             Log-probabilities, columns in the order of ``classes_``.
         """
-        self._check_fitted()
+        return self._predict_log_proba(X)[0]
+
+    def _predict_log_proba(self, X) -> tuple:
+        """Log-probabilities and the ``classes_`` of the same fitted model
+        (a refit in another thread publishes a new one meanwhile)."""
+        fitted = self._fitted_state("core_", "classes_")
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
         check_input_scale(X)
-        return self._log_proba(self.core_, ArraySource(X, self._core_device()))
+        core = fitted["core_"]
+        device = next(core.parameters()).device
+        return self._log_proba(core, ArraySource(X, device)), fitted["classes_"]
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the chosen ``readout``.
@@ -180,5 +187,5 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         y_pred : ndarray of shape (n_samples,)
             Predicted labels (the argmax of ``predict_proba``).
         """
-        proba = self.predict_proba(X)
-        return self.classes_[np.argmax(proba, axis=1)]
+        log_proba, classes = self._predict_log_proba(X)
+        return classes[np.argmax(log_proba, axis=1)]

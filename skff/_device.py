@@ -103,6 +103,30 @@ class device_memory_hint:
         return False
 
 
+def available_memory(device: torch.device) -> int | None:
+    """Bytes free for new tensors on ``device``, or None where unknown."""
+    if device.type == "cuda":
+        return int(torch.cuda.mem_get_info(device)[0])
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo") as f:
+                for line in f:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+    return None
+
+
+def is_allocation_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` is torch failing to allocate memory (on any device)."""
+    if isinstance(exc, torch.OutOfMemoryError):
+        return True
+    return isinstance(exc, RuntimeError) and (
+        "can't allocate memory" in str(exc) or "out of memory" in str(exc)
+    )
+
+
 def autocast(precision: str, device: torch.device):
     """Context for the matrix products: bfloat16 autocast with
     ``precision="bf16"`` (weights, optimizer state and losses stay float32)."""

@@ -16,7 +16,7 @@ from ._sources import ContextSource
 from ._typing import Self, fit_context
 from .core import FFNet
 from .exceptions import ModelFormatError
-from .text import CharVocabulary
+from .text import UNKNOWN, CharVocabulary
 
 
 def _check_documents(X, name: str = "X") -> list:
@@ -83,8 +83,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         becomes the cross-entropy of picking the positive among itself and its
         negatives; the logistic loss averages over the negatives. Each negative
         costs one more forward pass per layer. Four validated better than one
-        on The Devil's Dictionary (perplexity 6.84 vs 7.15) for 1.2x the fit
-        time; 8 was about as good for twice the time, 16 worse.
+        on The Devil's Dictionary for little extra fit time (the measurements
+        are on the benchmarks page).
     readout : {"softmax", "goodness", "both"}, default="softmax"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the
@@ -495,7 +495,9 @@ class FFLanguageModel(DensityMixin, BaseFF):
         Parameters
         ----------
         prompt : str
-            Text of at least ``context_size`` characters to continue.
+            Text to continue; its last ``context_size`` characters are read.
+            A shorter prompt (even an empty one) is padded on the left with
+            ``UNKNOWN``.
         n_chars : int, default=100
             Number of characters to generate.
         temperature : float, default=1.0
@@ -512,22 +514,38 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self._check_fitted()
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a string, got {type(prompt).__name__}.")
-        if not isinstance(n_chars, Integral) or n_chars < 0:
+        if (
+            isinstance(n_chars, bool)
+            or not isinstance(n_chars, Integral)
+            or n_chars < 0
+        ):
             raise ValueError(
                 f"n_chars must be a non-negative integer, got {n_chars!r}."
             )
-        if not isinstance(temperature, Real) or temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature!r}.")
+        if (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, Real)
+            or not np.isfinite(temperature)
+            or temperature < 0
+        ):
+            raise ValueError(
+                f"temperature must be a finite number >= 0, got {temperature!r}."
+            )
         rng = check_random_state(random_state)
-        text = self._prepare([prompt])[0]
+        k = self._context
+        # a prompt shorter than the context is padded on the left with the
+        # unknown character, which stands for anything outside the vocabulary
+        text = self._prepare([prompt])[0].rjust(k, UNKNOWN)
         out = []
         for _ in range(n_chars):
-            logp = self.predict_log_proba([text])[0]
+            logp = self.predict_log_proba([text[-k:]])[0]
             if temperature == 0:
-                k = int(np.argmax(logp))
+                i = int(np.argmax(logp))
             else:
-                p = np.exp(log_softmax(logp / temperature))
-                k = int(rng.choice(len(p), p=p / p.sum()))
-            out.append(self.classes_[k])
-            text = text[-self._context :] + out[-1]
+                # shifted so that the best character has 0: any temperature
+                # > 0, however small, gives finite probabilities
+                p = np.exp(log_softmax((logp - logp.max()) / temperature))
+                i = int(rng.choice(len(p), p=p / p.sum()))
+            out.append(self.classes_[i])
+            text = text[-k:] + out[-1]
         return prompt + "".join(out)

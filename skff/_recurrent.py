@@ -91,8 +91,8 @@ class FFRecurrentClassifier(BaseFFClassifier):
         becomes the cross-entropy of picking the positive among itself and its
         negatives; the logistic loss averages over the negatives. Each negative
         costs one more run of the iterations. Three validated better than one
-        on a Fashion-MNIST split (goodness readout, mean of three seeds: 87.93%
-        vs 87.14%), while the feed-forward net did not gain from them.
+        on a Fashion-MNIST split (see the benchmarks page), while the
+        feed-forward net did not gain from them.
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).

@@ -4,14 +4,34 @@ and the progress bar."""
 
 from __future__ import annotations
 
-import warnings
+import importlib
+import sys
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from ._device import autocast, generators
+from ._device import autocast, generators, is_allocation_failure
 from .exceptions import DivergenceError
+
+
+def import_cleanly(name: str) -> None:
+    """Import module ``name``; if that is interrupted (Ctrl-C), remove every
+    module it had half-imported, so that a later import starts afresh.
+
+    torch imports its compiler (``torch._dynamo``, ``sympy``: a second or more)
+    the first time any optimizer is made; an interrupt in the middle used to
+    leave broken modules behind, and every later fit in the process failed.
+    """
+    if name in sys.modules:
+        return
+    before = set(sys.modules)
+    try:
+        importlib.import_module(name)
+    except BaseException:
+        for added in set(sys.modules) - before:
+            del sys.modules[added]
+        raise
 
 
 def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -> float:
@@ -50,13 +70,16 @@ class EarlyStopping:
         return self._no_improve >= self.patience
 
 
-def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
+def run_epochs(
+    est, core, source, y, n_epochs: int, *, history, validation=None
+) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
     ``est`` is the estimator: its parameters set the batch size, schedule,
-    precision, patience and progress bar, and its history (``n_iter_``,
-    ``loss_curve_``, ``validation_scores_``, ``best_validation_score_``) is
-    extended. ``y`` holds the int64 targets aligned with ``source``;
+    precision, patience and progress bar. ``history`` (with ``seed``,
+    ``n_iter_``, ``loss_curve_``, ``validation_scores_`` and
+    ``best_validation_score_``) is extended as epochs complete. ``y`` holds
+    the int64 targets aligned with ``source``;
     ``validation`` an optional ``(source, y)`` pair scored after each epoch by
     ``est._validation_score(core, source, y)``.
     """
@@ -67,7 +90,7 @@ def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
     y = y.to(device)
     names = [f"layer {i}" for i in range(len(core.layers))] + ["head"]
     patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
-    stopping = EarlyStopping(est.tol, patience, est.best_validation_score_)
+    stopping = EarlyStopping(est.tol, patience, history.best_validation_score_)
     bar = tqdm(total=n_epochs, desc=name, unit="epoch", disable=not est.verbose)
     core.train()
     try:
@@ -77,7 +100,7 @@ def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
                     epoch, n_epochs, est.learning_rate_init, est.learning_rate
                 )
             )
-            seed = (est._seed + 1_000_003 * (len(est.loss_curve_) + 1)) % 2**62
+            seed = (history.seed + 1_000_003 * (len(history.loss_curve_) + 1)) % 2**62
             gen_cpu, gen_dev = generators(seed, device)
             order = torch.randperm(n, generator=gen_cpu)
             snapshot = state_copy(core)
@@ -94,13 +117,14 @@ def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
                 core.load_state_dict(snapshot)
                 where = names[int(np.flatnonzero(~np.isfinite(losses))[0])]
                 raise DivergenceError(
-                    f"{name} diverged in {where} at epoch {est.n_iter_ + 1}: its "
+                    f"{name} diverged in {where} at epoch {history.n_iter_ + 1}: its "
                     "loss is not finite. The model keeps the weights it had before "
-                    "that epoch. Try a smaller learning_rate_init (now "
+                    "that epoch (a new model that diverges in its first epoch is "
+                    "not kept). Try a smaller learning_rate_init (now "
                     f"{est.learning_rate_init})."
                 )
-            est.loss_curve_.append(losses.tolist())
-            est.n_iter_ += 1
+            history.loss_curve_.append(losses.tolist())
+            history.n_iter_ += 1
             postfix = " ".join(
                 f"{k}={v:.4f}" for k, v in zip(names, losses, strict=True)
             )
@@ -108,28 +132,23 @@ def run_epochs(est, core, source, y, n_epochs: int, *, validation=None) -> None:
             if validation is not None:
                 score = float(est._validation_score(core, *validation))
                 core.train()
-                est.validation_scores_.append(score)
+                history.validation_scores_.append(score)
                 postfix += f" val={score:.4f}"
                 stop = stopping.update(score, core)
-                est.best_validation_score_ = stopping.best
+                history.best_validation_score_ = stopping.best
             bar.set_postfix_str(postfix, refresh=False)
             bar.update(1)
             if stop:
                 break
-    except torch.OutOfMemoryError as exc:
+    except (torch.OutOfMemoryError, RuntimeError) as exc:
+        if not is_allocation_failure(exc):
+            raise
         raise MemoryError(
             f"{name} ran out of memory on {device} with "
             f"batch_size={est.batch_size} and hidden_size={est.hidden_size}. "
             "Lower batch_size (or hidden_size), or train on another device. "
             "The model keeps the weights of the last completed batch."
         ) from exc
-    except KeyboardInterrupt:
-        warnings.warn(
-            f"Training interrupted after {est.n_iter_} epoch(s) of this call; "
-            f"{name} keeps the weights of the last completed batch.",
-            UserWarning,
-            stacklevel=4,
-        )
     finally:
         bar.close()
         core.eval()

@@ -42,3 +42,158 @@ def test_language_model_refits_are_bit_identical_with_two_threads(two_threads):
     a = lm.fit(docs).predict_log_proba(["the ca"])
     b = lm.fit(docs).predict_log_proba(["the ca"])
     np.testing.assert_array_equal(a, b)
+
+
+# -- interrupts ----------------------------------------------------------------------
+def _interrupt_at(monkeypatch, core_class, call):
+    """Make the ``call``-th training step (from 1) raise KeyboardInterrupt."""
+    step, count = core_class.train_step, {"n": 0}
+
+    def train_step(self, *args, **kwargs):
+        count["n"] += 1
+        if count["n"] == call:
+            raise KeyboardInterrupt
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(core_class, "train_step", train_step)
+
+
+def test_interrupt_before_the_first_epoch_leaves_no_fitted_model(monkeypatch):
+    from sklearn.exceptions import NotFittedError
+
+    from skff.core import FFNet
+
+    _interrupt_at(monkeypatch, FFNet, 2)
+    clf = FFClassifier(hidden_size=8, max_iter=3, batch_size=50)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X, y)
+    with pytest.raises(NotFittedError):
+        clf.predict(X)
+
+
+def test_interrupt_keeps_the_model_and_is_raised(monkeypatch):
+    from skff.core import FFNet
+
+    _interrupt_at(monkeypatch, FFNet, 8)  # 6 batches an epoch: in epoch 2
+    clf = FFClassifier(hidden_size=8, max_iter=3, batch_size=50, random_state=0)
+    with pytest.warns(UserWarning, match="interrupted after 1 epoch"):
+        with pytest.raises(KeyboardInterrupt):
+            clf.fit(X, y)
+    assert clf.n_iter_ == 1 and len(clf.loss_curve_) == 1
+    assert clf.predict(X).shape == (len(X),)
+
+
+def test_interrupt_stops_a_model_search(monkeypatch):
+    from sklearn.model_selection import cross_val_score
+
+    from skff.core import FFNet
+
+    _interrupt_at(monkeypatch, FFNet, 15)  # in the second of five folds
+    with pytest.raises(KeyboardInterrupt), pytest.warns(UserWarning):
+        cross_val_score(FFClassifier(hidden_size=8, max_iter=2, batch_size=50), X, y)
+
+
+def test_interrupted_import_leaves_no_half_imported_modules(tmp_path, monkeypatch):
+    import sys
+
+    from skff._training import import_cleanly
+
+    pkg = tmp_path / "slowpkg"
+    pkg.mkdir()
+    (pkg / "__init__.py").write_text("from . import first\nraise KeyboardInterrupt\n")
+    (pkg / "first.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(KeyboardInterrupt):
+        import_cleanly("slowpkg")
+    assert "slowpkg" not in sys.modules and "slowpkg.first" not in sys.modules
+    (pkg / "__init__.py").write_text("from . import first\n")
+    import_cleanly("slowpkg")
+    assert sys.modules["slowpkg"].first.VALUE == 1
+    del sys.modules["slowpkg"], sys.modules["slowpkg.first"]
+
+
+# -- concurrency ---------------------------------------------------------------------
+def test_predict_during_a_refit_in_another_thread():
+    """The fitted state is published in one step at the end of fit: a model
+    with other classes never mixes with the old one's network."""
+    import threading
+
+    clf = FFClassifier(hidden_size=16, max_iter=2, batch_size=20, random_state=0)
+    clf.fit(X, y)  # 4 classes
+    errors, done = [], threading.Event()
+
+    def predict_loop():
+        while not done.is_set():
+            try:
+                assert set(clf.predict(X[:5])) <= set(clf.classes_) | set(range(8))
+            except Exception as exc:  # noqa: BLE001 - recorded for the assertion
+                errors.append(exc)
+
+    thread = threading.Thread(target=predict_loop)
+    thread.start()
+    try:
+        for _ in range(3):
+            clf.set_params(max_iter=3).fit(X, np.arange(len(X)) % 8)  # 8 classes
+            clf.fit(X, y)
+    finally:
+        done.set()
+        thread.join()
+    assert not errors, errors[:3]
+
+
+# -- generate ------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def lm():
+    docs = ["the cat sat on the mat. " * 10, "a dog ran to the log. " * 10]
+    return FFLanguageModel(
+        context_size=5, hidden_size=16, max_iter=2, random_state=0
+    ).fit(docs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        (dict(temperature=float("nan")), "finite number"),
+        (dict(temperature=float("inf")), "finite number"),
+        (dict(temperature=-1.0), ">= 0"),
+        (dict(n_chars=True), "non-negative integer"),
+        (dict(n_chars=2.0), "non-negative integer"),
+    ],
+)
+def test_generate_rejects_bad_arguments(lm, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        lm.generate("the cat ", **kwargs)
+
+
+def test_generate_with_a_tiny_temperature_is_greedy(lm):
+    greedy = lm.generate("the cat ", n_chars=10, temperature=0)
+    assert lm.generate("the cat ", n_chars=10, temperature=1e-310) == greedy
+
+
+@pytest.mark.parametrize("prompt", ["", "th", "the c"])
+def test_generate_pads_a_short_prompt(lm, prompt):
+    text = lm.generate(prompt, n_chars=8, random_state=0)
+    assert text.startswith(prompt) and len(text) == len(prompt) + 8
+
+
+# -- impossible sizes ----------------------------------------------------------------
+@pytest.mark.parametrize("cls", [FFClassifier, FFRecurrentClassifier])
+def test_impossible_size_is_a_clear_memory_error(cls):
+    clf = cls(hidden_size=100_000, n_layers=2, max_iter=1)
+    with pytest.raises(MemoryError, match=r"hidden_size=100000.*GiB"):
+        clf.fit(X, y)
+    assert not hasattr(clf, "core_")
+
+
+def test_allocator_failure_during_training_is_a_memory_error(monkeypatch):
+    from skff.core import FFNet
+
+    def fail(self, *args, **kwargs):
+        raise RuntimeError(
+            "[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: "
+            "can't allocate memory: you tried to allocate 800 bytes."
+        )
+
+    monkeypatch.setattr(FFNet, "train_step", fail)
+    with pytest.raises(MemoryError, match="batch_size=100"):
+        FFClassifier(hidden_size=8, max_iter=1).fit(X, y)
