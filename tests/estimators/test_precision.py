@@ -46,11 +46,6 @@ def test_bf16_language_model():
     assert isinstance(lm.generate(docs[0][:12], n_chars=5, random_state=0), str)
 
 
-def test_bad_precision():
-    with pytest.raises(ValueError, match="precision"):
-        FFClassifier(precision="fp8").fit(np.eye(4), [0, 1, 0, 1])
-
-
 @cuda
 def test_bf16_on_cuda(small_digits):
     X_tr, X_te, y_tr, y_te = small_digits

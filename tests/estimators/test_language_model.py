@@ -1,30 +1,8 @@
-"""FFLanguageModel: text API, scikit-learn conventions, learning, persistence."""
+"""FFLanguageModel: its text API, learning, generation and fitting modes (the
+concerns shared by every estimator are in the other files of tests/estimators/)."""
 
-import io
-import pickle
-from unittest import mock
-
-import joblib
 import numpy as np
 import pytest
-from sklearn.base import clone
-from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import FunctionTransformer
-from sklearn.utils._param_validation import InvalidParameterError
-from sklearn.utils.estimator_checks import (
-    check_do_not_raise_errors_in_init_or_set_params,
-    check_estimator_cloneable,
-    check_estimator_repr,
-    check_estimator_tags_renamed,
-    check_estimators_unfitted,
-    check_get_params_invariance,
-    check_mixin_order,
-    check_no_attributes_set_in_init,
-    check_parameters_default_constructible,
-    check_set_params,
-    check_valid_tag_types,
-)
 
 from skff import FFLanguageModel
 from skff.datasets import load_default_text
@@ -40,26 +18,6 @@ DOCS = [
 @pytest.fixture(scope="module")
 def fitted():
     return FFLanguageModel(**FAST, random_state=0).fit(DOCS)
-
-
-@pytest.mark.parametrize(
-    "check",
-    [
-        check_estimator_cloneable,
-        check_estimator_repr,
-        check_no_attributes_set_in_init,
-        check_parameters_default_constructible,
-        check_get_params_invariance,
-        check_set_params,
-        check_do_not_raise_errors_in_init_or_set_params,
-        check_valid_tag_types,
-        check_estimator_tags_renamed,
-        check_mixin_order,
-        check_estimators_unfitted,
-    ],
-)
-def test_data_free_sklearn_checks(check):
-    check("FFLanguageModel", FFLanguageModel(**FAST))
 
 
 def test_learns_repetitive_text(fitted):
@@ -111,50 +69,10 @@ def test_generate(fitted):
     assert set(greedy[7:]) <= set(fitted.classes_)
 
 
-@pytest.mark.parametrize(
-    "X, err, match",
-    [
-        ("a bare string", ValueError, "Iterable over raw text documents"),
-        (b"bytes", ValueError, "Iterable over raw text documents"),
-        (None, TypeError, "iterable of strings"),
-        (12, TypeError, "iterable of strings"),
-        ([], ValueError, "empty"),
-        (["fine text here", 3], TypeError, "document 1 is a int"),
-        (["fine text here", None], TypeError, "document 1 is a NoneType"),
-        (["fine text here", "abc"], ValueError, "Document 1 has 3 characters"),
-        (["fine text here", ""], ValueError, "Document 1 has 0 characters"),
-    ],
-)
-def test_bad_documents(X, err, match):
-    with pytest.raises(err, match=match):
-        FFLanguageModel(**FAST).fit(X)
-
-
-def test_bad_parameters_and_prompts(fitted):
-    with pytest.raises(InvalidParameterError, match="context_size"):
-        FFLanguageModel(context_size=0).fit(DOCS)
-    with pytest.raises(ValueError, match="at least context_size=4"):
-        fitted.predict(["ab"])
-    with pytest.raises(TypeError, match="prompt must be a string"):
-        fitted.generate(["the cat"])
-
-
 def test_refit_is_bit_identical():
     a = FFLanguageModel(**FAST, random_state=1).fit(DOCS)
     b = FFLanguageModel(**FAST, random_state=1).fit(DOCS)
     np.testing.assert_array_equal(a.score_samples(DOCS), b.score_samples(DOCS))
-
-
-def test_clone_pipeline_and_grid_search_without_y():
-    lm = FFLanguageModel(**{**FAST, "max_iter": 2}, random_state=0)
-    assert clone(lm).get_params() == lm.get_params()
-    pipe = make_pipeline(
-        FunctionTransformer(lambda docs: [d.lower() for d in docs]), lm
-    )
-    pipe.fit([d.upper() for d in DOCS])
-    assert np.isfinite(pipe.score(DOCS))
-    grid = GridSearchCV(lm, {"context_size": [2, 4]}, cv=2).fit(DOCS * 2)
-    assert grid.best_params_["context_size"] in (2, 4)
 
 
 def test_lowercase_and_alphabet():
@@ -174,28 +92,6 @@ def test_early_stopping_and_verbose(capsys):
     assert len(lm.validation_scores_) == lm.n_iter_ <= 30
     assert lm.best_validation_score_ == max(lm.validation_scores_)
     assert "FFLanguageModel" in capsys.readouterr().err
-
-
-def test_persistence(fitted, tmp_path):
-    joblib.dump(fitted, tmp_path / "lm.joblib")
-    loaded = joblib.load(tmp_path / "lm.joblib")
-    np.testing.assert_array_equal(
-        loaded.score_samples(DOCS), fitted.score_samples(DOCS)
-    )
-    buf = io.BytesIO()
-    with mock.patch("torch.serialization.location_tag", lambda storage: "cuda:0"):
-        pickle.dump(fitted, buf)
-    with mock.patch("torch.cuda.is_available", return_value=False):
-        cpu = pickle.loads(buf.getvalue())
-    assert cpu.predict(["the cat sa"])[0] == fitted.predict(["the cat sa"])[0]
-    sio = pytest.importorskip("skops.io")
-    sio.dump(fitted, tmp_path / "lm.skops")
-    trusted = sio.get_untrusted_types(file=tmp_path / "lm.skops")
-    assert trusted == ["skff._language_model.FFLanguageModel"]
-    loaded = sio.load(tmp_path / "lm.skops", trusted=trusted)
-    np.testing.assert_array_equal(
-        loaded.score_samples(DOCS), fitted.score_samples(DOCS)
-    )
 
 
 def test_default_corpus_beats_unigram():

@@ -1,0 +1,69 @@
+"""FFNet, the feed-forward core: layer-local training, the per-label readout,
+and the pairing of negatives with their positives."""
+
+import pytest
+import torch
+
+from skff.core import FFNet, rms_normalize
+
+
+def test_layers_are_trained_locally():
+    """No gradient crosses a layer: each layer's update depends only on its own
+    loss, so freezing one layer's input leaves the other layers' steps as they
+    were."""
+    torch.manual_seed(0)
+    x = torch.rand(32, 20)
+    y = torch.randint(0, 4, (32,))
+    net = FFNet(
+        20, 4, [16, 16, 16], objective={"loss": "logistic", "negatives": "uniform"}
+    )
+    net.configure_training(learning_rate=0.1)
+    seen = []
+    for i, layer in enumerate(net.layers):
+        layer.weight.register_hook(lambda g, i=i: seen.append(i))
+    net.train_step(x, y, torch.Generator().manual_seed(0))
+    # each layer's weight got exactly one gradient, from its own loss
+    assert seen == [0, 1, 2]
+    # and the input a layer trains on carries no autograd history
+    part = net._input_part(x)
+    h = torch.relu(part + net._label_columns()[y])
+    nxt = net.layers[1](rms_normalize(h.detach()))
+    grads = torch.autograd.grad(
+        nxt.sum(), list(net.layers[0].parameters()), allow_unused=True
+    )
+    assert all(g is None for g in grads)
+
+
+def test_label_logits_match_one_pass_per_label():
+    """The per-label readout computes layer 1's input part once; it must equal
+    running the whole net once for each label."""
+    net = FFNet(
+        12, 5, [16, 8], label_injection="overlay", objective={"loss": "logistic"}
+    )
+    x = torch.rand(7, 12)
+    fast = net.label_logits(x)
+    slow = torch.stack(
+        [net.layer_goodness(x, torch.full((7,), c)).sum(1) for c in range(5)], dim=1
+    )
+    torch.testing.assert_close(fast, slow)
+
+
+@pytest.mark.parametrize("negatives", ["uniform", "hard", "hardest"])
+def test_negatives_are_paired_with_their_positives(training_spy, negatives):
+    """With k negatives, the loss sees column j of g_neg = the goodness of each
+    positive's input under its j-th wrong label (row by row)."""
+    record = training_spy(FFNet)
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.rand(7, 12, generator=g), torch.randint(0, 6, (7,), generator=g)
+    objective = {"negatives": negatives, "n_negatives": 3}
+    net = FFNet(12, 6, [16, 16], objective=objective, seed=1)
+    net.configure_training(learning_rate=0.05)
+    with torch.no_grad():
+        before = [net.layer_goodness(x, torch.full((7,), c))[:, 0] for c in range(6)]
+    net.train_step(x, y, g)
+    y_neg = record["negatives"][0][1].view(3, 7)
+    g_neg = record["losses"][0][1]
+    assert g_neg.shape == (7, 3)
+    for j in range(3):
+        want = torch.stack([before[c][r] for r, c in enumerate(y_neg[j].tolist())])
+        torch.testing.assert_close(g_neg[:, j], want)

@@ -1,0 +1,72 @@
+"""The scikit-learn contract of every estimator: scikit-learn's common checks
+for the two classifiers, and the checks that need no data for the language
+model (its input is text, which the other common checks cannot generate)."""
+
+import pytest
+from sklearn.utils.estimator_checks import (
+    check_do_not_raise_errors_in_init_or_set_params,
+    check_estimator_cloneable,
+    check_estimator_repr,
+    check_estimator_tags_renamed,
+    check_estimators_unfitted,
+    check_get_params_invariance,
+    check_mixin_order,
+    check_no_attributes_set_in_init,
+    check_parameters_default_constructible,
+    check_set_params,
+    check_valid_tag_types,
+    parametrize_with_checks,
+)
+
+from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier
+
+# fast settings: small layers, few epochs (and few recurrent iterations)
+FAST = dict(n_layers=1, hidden_size=32, max_iter=20, batch_size=32, device="cpu")
+RECURRENT = dict(
+    n_layers=2,
+    hidden_size=16,
+    n_iterations=2,
+    goodness_window=(1, 2),
+    learning_rate="constant",
+    max_iter=10,
+    batch_size=64,
+    device="cpu",
+)
+LM_FAST = dict(context_size=4, hidden_size=64, max_iter=4, batch_size=64, device="cpu")
+
+CLASSIFIERS = [
+    FFClassifier(**FAST),
+    FFClassifier(**FAST, loss="logistic", readout="softmax", negatives="uniform"),
+    FFRecurrentClassifier(**RECURRENT),
+]
+
+
+def expected_failed_checks(estimator):
+    return {}
+
+
+@parametrize_with_checks(
+    CLASSIFIERS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+)
+def test_sklearn_compatible(estimator, check):
+    check(estimator)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        check_estimator_cloneable,
+        check_estimator_repr,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_get_params_invariance,
+        check_set_params,
+        check_do_not_raise_errors_in_init_or_set_params,
+        check_valid_tag_types,
+        check_estimator_tags_renamed,
+        check_mixin_order,
+        check_estimators_unfitted,
+    ],
+)
+def test_data_free_sklearn_checks(check):
+    check("FFLanguageModel", FFLanguageModel(**LM_FAST))
