@@ -309,9 +309,9 @@ class BaseFF(PersistenceMixin, BaseEstimator):
     def _core_device(self) -> torch.device:
         return next(self.core_.parameters()).device
 
-    def _row_elements(self, core) -> int:
-        """Activations per row when scoring every label (bounds chunk sizes)."""
-        return core.n_classes * max(core.hidden_sizes)
+    def _pair_elements(self, core) -> int:
+        """Activations held for one (row, label) pair when scoring labels."""
+        return max(core.hidden_sizes)
 
     @staticmethod
     def _chunk_rows(row_elements: int) -> int:
@@ -320,15 +320,17 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         return -(-rows // _ROW_QUANTUM) * _ROW_QUANTUM
 
     def _map_rows(self, core, source, fn) -> np.ndarray:
-        """Apply ``fn`` (tensor -> array) to the rows of ``source`` in chunks.
+        """Apply ``fn(tensor, n_valid) -> array`` to the rows of ``source`` in
+        chunks.
 
-        Every chunk is zero-padded to a multiple of 64 rows: float32 matrix
-        products then use the same kernels whatever the number of rows asked
-        for, so a sample's prediction does not depend on which other samples
-        are predicted with it.
+        Every chunk is zero-padded to a multiple of 64 rows (its first
+        ``n_valid`` rows are real): float32 matrix products then use the same
+        kernels whatever the number of rows asked for, so a sample's
+        prediction does not depend on which other samples are predicted with
+        it.
         """
         n = len(source)
-        rows = self._chunk_rows(self._row_elements(core))
+        rows = self._chunk_rows(core.n_classes * self._pair_elements(core))
         outs = []
         with torch.inference_mode(), device_memory_hint(self):
             for start in range(0, n, rows):
@@ -338,7 +340,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 if pad:
                     xb = torch.cat([xb, xb.new_zeros(pad, xb.shape[1])])
                 with autocast(self.precision, xb.device):
-                    out = fn(xb)
+                    out = fn(xb, len(idx))
                 outs.append(np.asarray(out)[: len(idx)])
         return np.concatenate(outs)
 
@@ -348,10 +350,13 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         normalized geometric mean of the two (the same ranking as their
         product, better calibrated)."""
 
-        def scores(xb):
+        max_pairs = _PREDICT_ELEMENTS // self._pair_elements(core)
+
+        def scores(xb, n_valid):
             parts = []
             if self.readout in ("goodness", "both"):
-                logits = core.label_logits(xb)
+                # the padding rows are not scored with every label
+                logits = core.label_logits(xb, n_valid=n_valid, max_rows=max_pairs)
                 parts.append(log_softmax(logits.double().cpu().numpy(), axis=1))
             if self.readout in ("softmax", "both"):
                 logits = core.head_logits(xb)

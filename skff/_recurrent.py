@@ -308,9 +308,9 @@ class FFRecurrentClassifier(BaseFFClassifier):
         super()._configure_core(core)
         core.set_dynamics(self._dynamics())
 
-    def _row_elements(self, core) -> int:
+    def _pair_elements(self, core) -> int:
         # every candidate label of a row carries the states of all the layers
-        return core.n_classes * sum(core.hidden_sizes)
+        return sum(core.hidden_sizes)
 
     # -- inspection ----------------------------------------------------------------
     def goodness_trajectory(

@@ -132,18 +132,26 @@ class FFNet(LocalTrainingCore):
         """One-pass readout: the softmax head on the neutral-label activities."""
         return self.head(self.neutral_features(x))
 
-    def label_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def label_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> torch.Tensor:
         """Per-label readout: goodness summed over the readout layers for every
-        label, shape (n, n_classes). The input part of layer 1 is computed once."""
-        n, c = x.shape[0], self.n_classes
+        label, shape (n, n_classes). The input part of layer 1 is computed once
+        per row; only the first ``n_valid`` rows are scored (the rest are
+        padding), at most ``max_rows`` (row, label) pairs at a time."""
         part = self._input_part(x)
-        h = F.relu(part.unsqueeze(1) + self._label_columns().unsqueeze(0))
-        h = h.reshape(n * c, -1)
-        scores = torch.zeros(n * c, device=x.device, dtype=h.dtype)
-        for i, hi in enumerate(self._propagate(h)):
-            if i >= self.first_readout:
-                scores += goodness(hi, self.objective.goodness)
-        return self.objective.logit_scale * scores.view(n, c)
+        cols = self._label_columns()
+
+        def score(rows, labels):
+            h = F.relu(part[rows] + cols[labels])
+            total = 0
+            for i, hi in enumerate(self._propagate(h)):
+                if i >= self.first_readout:
+                    total = total + goodness(hi, self.objective.goodness)
+            return total
+
+        scores = self._score_pairs(x.shape[0], n_valid, score, max_rows)
+        return self.objective.logit_scale * scores
 
     def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Goodness of every layer for the given labels, shape (n, n_layers)."""

@@ -24,6 +24,17 @@ def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
         return torch.optim.Adam(params, lr=lr, weight_decay=weight_decay)
 
 
+#: Matrix products at prediction run on a multiple of this many rows: float32
+#: kernels then do not depend on how many rows are asked for, so a sample's
+#: scores do not depend on which other samples are scored with it.
+ROW_QUANTUM = 64
+
+
+def quantized_rows(n: int) -> int:
+    """``n`` rounded up to a multiple of :data:`ROW_QUANTUM`."""
+    return -(-n // ROW_QUANTUM) * ROW_QUANTUM
+
+
 class LocalTrainingCore(nn.Module):
     """Base class of the cores: layer-local training under one :class:`Objective`.
 
@@ -63,6 +74,34 @@ class LocalTrainingCore(nn.Module):
         out = super()._apply(fn, *args, **kwargs)
         self._link_peer_means()
         return out
+
+    # -- scoring every label ------------------------------------------------------
+    def _score_pairs(self, n: int, n_valid, score, max_rows) -> torch.Tensor:
+        """Scores of every (row, label) pair, shape ``(n, n_classes)``.
+
+        Only the first ``n_valid`` rows (all by default) are scored; the rest
+        are padding and get 0. ``score(rows, labels)`` scores a block of pairs;
+        blocks hold at most ``max_rows`` pairs and are padded to a multiple of
+        :data:`ROW_QUANTUM` rows, so memory stays bounded and padding rows are
+        never multiplied by the number of labels.
+        """
+        c = self.n_classes
+        n_valid = n if n_valid is None else int(n_valid)
+        device = self.head.weight.device
+        rows = torch.arange(n_valid, device=device).repeat_interleave(c)
+        labels = torch.arange(c, device=device).repeat(n_valid)
+        total = n_valid * c
+        block = total if max_rows is None else max(ROW_QUANTUM, int(max_rows))
+        block = quantized_rows(min(block, total)) if total else ROW_QUANTUM
+        out = torch.zeros(n * c, device=device)
+        for start in range(0, total, block):
+            r, lab = rows[start : start + block], labels[start : start + block]
+            pad = block - len(r)
+            if pad:
+                r = torch.cat([r, r.new_zeros(pad)])
+                lab = torch.cat([lab, lab.new_zeros(pad)])
+            out[start : start + block - pad] = score(r, lab)[: block - pad].float()
+        return out.view(n, c)
 
     # -- optimizers ----------------------------------------------------------------
     def configure_training(

@@ -248,20 +248,6 @@ class RecurrentFFNet(LocalTrainingCore):
         self._run(x_in, top, states, stop, keep)
         return torch.cat(acc, dim=1) / (stop - start + 1)
 
-    def _per_label(self, x: torch.Tensor):
-        """Input parts, label tops and time-0 states for every (row, label)
-        pair; row ``r * n_classes + c`` holds sample ``r`` with label ``c``.
-        The label-free parts are computed once per sample."""
-        n, c = x.shape[0], self.n_classes
-        x_in = self._input_part(x)
-        states = self._bottom_up_pass(x_in)
-        top = self._label_top(torch.arange(c, device=x.device)).repeat(n, 1)
-        return (
-            x_in.repeat_interleave(c, dim=0),
-            top,
-            [h.repeat_interleave(c, dim=0) for h in states],
-        )
-
     # -- readouts ------------------------------------------------------------------
     def head_logits(self, x: torch.Tensor) -> torch.Tensor:
         """One-pass readout: the softmax head on the window-averaged normalized
@@ -270,12 +256,26 @@ class RecurrentFFNet(LocalTrainingCore):
         states = self._bottom_up_pass(x_in)
         return self.head(self._window_features(x_in, self._neutral_top(), states))
 
-    def label_logits(self, x: torch.Tensor) -> torch.Tensor:
+    def label_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> torch.Tensor:
         """Per-label readout, shape (n, n_classes): the goodness summed over the
-        layers and averaged over the window, with every label clamped in turn
-        (all labels in one batch), times ``symba_scale`` for the SymBa loss."""
-        scores = self._window_goodness(*self._per_label(x))
-        return self.objective.logit_scale * scores.view(x.shape[0], self.n_classes)
+        layers and averaged over the window, with every label clamped in turn,
+        times ``symba_scale`` for the SymBa loss. The label-free parts (input
+        part, bottom-up pass) are computed once per row; only the first
+        ``n_valid`` rows are scored (the rest are padding), at most
+        ``max_rows`` (row, label) pairs at a time."""
+        x_in = self._input_part(x)
+        states = self._bottom_up_pass(x_in)
+        tops = self._label_top(torch.arange(self.n_classes, device=x.device))
+
+        def score(rows, labels):
+            return self._window_goodness(
+                x_in[rows], tops[labels], [h[rows] for h in states]
+            )
+
+        scores = self._score_pairs(x.shape[0], n_valid, score, max_rows)
+        return self.objective.logit_scale * scores
 
     def goodness_trajectory(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """Goodness summed over the layers at every time ``0..n_iterations``,

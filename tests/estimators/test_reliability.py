@@ -197,3 +197,26 @@ def test_allocator_failure_during_training_is_a_memory_error(monkeypatch):
     monkeypatch.setattr(FFNet, "train_step", fail)
     with pytest.raises(MemoryError, match="batch_size=100"):
         FFClassifier(hidden_size=8, max_iter=1).fit(X, y)
+
+
+# -- prediction memory ---------------------------------------------------------------
+def test_padding_rows_are_not_scored_with_every_label(monkeypatch):
+    """Prediction pads a chunk to 64 rows for row-invariant kernels; scoring
+    every label must multiply only the real rows (a 2,000-character
+    vocabulary and one prompt: 2,048 (row, label) pairs, not 64 x 2,000)."""
+    from skff.core import FFNet
+
+    chars = "".join(chr(0x4E00 + i) for i in range(2000))
+    lm = FFLanguageModel(
+        context_size=2, hidden_size=16, max_iter=1, readout="goodness", random_state=0
+    ).fit([chars])
+    seen = []
+    propagate = FFNet._propagate
+
+    def spy(self, h):
+        seen.append(h.shape[0])
+        return propagate(self, h)
+
+    monkeypatch.setattr(FFNet, "_propagate", spy)
+    lm.predict_proba([chars[:5]])
+    assert sum(seen) == 2048
