@@ -10,6 +10,7 @@ and only ever replaced as a whole (:meth:`LocalTrainingCore.set_objective`).
 from __future__ import annotations
 
 import math
+from numbers import Integral
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -96,7 +97,7 @@ class Objective:
         put(self, "peer_normalization", peer)
         put(self, "negatives", _choice(self.negatives, "negatives", NEGATIVES))
         k = self.n_negatives
-        if isinstance(k, bool) or int(k) != k or int(k) < 1:
+        if isinstance(k, bool) or not isinstance(k, Integral) or k < 1:
             raise ValueError(f"n_negatives must be an integer >= 1, got {k!r}")
         put(self, "n_negatives", int(k))
 

@@ -5,7 +5,7 @@ clamped at the top."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from numbers import Integral
+from numbers import Integral, Real
 
 import torch
 import torch.nn.functional as F
@@ -43,13 +43,15 @@ class Dynamics:
     def __post_init__(self):
         put = object.__setattr__
         n = self.n_iterations
-        if isinstance(n, bool) or int(n) != n or int(n) < 1:
+        if isinstance(n, bool) or not isinstance(n, Integral) or n < 1:
             raise ValueError(f"n_iterations must be an integer >= 1, got {n!r}")
         put(self, "n_iterations", int(n))
-        damping = float(self.damping)
+        damping = self.damping
+        if isinstance(damping, bool) or not isinstance(damping, Real):
+            raise ValueError(f"damping must be a number in [0, 1), got {damping!r}")
         if not 0.0 <= damping < 1.0:
-            raise ValueError(f"damping must be in [0, 1), got {self.damping!r}")
-        put(self, "damping", damping)
+            raise ValueError(f"damping must be in [0, 1), got {damping!r}")
+        put(self, "damping", float(damping))
         w = self.goodness_window
         try:
             start, stop = w

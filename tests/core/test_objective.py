@@ -190,3 +190,18 @@ def test_field_names_are_the_estimators_parameter_names(est):
     assert Objective.names() == tuple(f.name for f in dataclasses.fields(Objective))
     if est is FFRecurrentClassifier:
         assert {f.name for f in dataclasses.fields(Dynamics)} <= set(params)
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, field",
+    [
+        (Objective, {"n_negatives": "a"}, "n_negatives"),
+        (Objective, {"n_negatives": None}, "n_negatives"),
+        (Dynamics, {"damping": "abc"}, "damping"),
+        (Dynamics, {"damping": None}, "damping"),
+        (Dynamics, {"n_iterations": "x"}, "n_iterations"),
+    ],
+)
+def test_settings_of_the_wrong_type_name_their_field(cls, kwargs, field):
+    with pytest.raises(ValueError, match=field):
+        cls(**kwargs)
