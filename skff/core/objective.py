@@ -10,8 +10,8 @@ and only ever replaced as a whole (:meth:`LocalTrainingCore.set_objective`).
 from __future__ import annotations
 
 import math
-from numbers import Integral
 from dataclasses import asdict, dataclass, fields
+from numbers import Integral
 from typing import Any
 
 from .functional import GOODNESS, LOSSES
