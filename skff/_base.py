@@ -243,13 +243,17 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         self._publish(core, record, fitted, device)
         return self
 
-    def _memory_error(self, device, need: str = "") -> MemoryError:
+    #: The parameters that set the size of the weights, named in memory errors.
+    _size_params: tuple = ("hidden_size", "n_layers")
+
+    def _memory_error(self, device, detail: str = "") -> MemoryError:
+        sizes = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._size_params)
+        names = " or ".join(self._size_params)
         return MemoryError(
-            f"{type(self).__name__} with hidden_size={self.hidden_size}, "
-            f"n_layers={self.n_layers} and batch_size={self.batch_size} does not "
-            f"fit in the memory of {device}{need}. Lower hidden_size or n_layers "
-            "(the weights), or batch_size (the activations), or train on "
-            "another device."
+            f"{type(self).__name__} with {sizes} and batch_size={self.batch_size} "
+            f"does not fit in the memory of {device}{detail}. Lower batch_size "
+            f"(the activations) or {names} (the weights), or train on another "
+            "device."
         )
 
     def _new_core(self, fitted: dict, seed: int, device):

@@ -143,11 +143,8 @@ def run_epochs(
     except (torch.OutOfMemoryError, RuntimeError) as exc:
         if not is_allocation_failure(exc):
             raise
-        raise MemoryError(
-            f"{name} ran out of memory on {device} with "
-            f"batch_size={est.batch_size} and hidden_size={est.hidden_size}. "
-            "Lower batch_size (or hidden_size), or train on another device. "
-            "The model keeps the weights of the last completed batch."
+        raise est._memory_error(
+            device, "; the model keeps the weights of the last completed batch"
         ) from exc
     finally:
         bar.close()
