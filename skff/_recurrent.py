@@ -62,7 +62,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         positive with its own negative and needs no threshold. The logistic
         loss tends to park every goodness at the threshold here, since the
         label enters only at the top; give it a stronger label and a lower
-        threshold (e.g. ``label_strength=5.0, threshold=1.0``).
+        threshold (e.g. ``label_strength=2.0, threshold=1.0``).
     goodness : {"mean", "sum"}, default="mean"
         Mean or sum of the squared activities of a layer.
     threshold : float, default=2.0
@@ -75,9 +75,12 @@ class FFRecurrentClassifier(BaseFFClassifier):
     normalize_input : bool, default=True
         RMS-normalize each sample before the first layer, as the states passed
         between layers are (and as in Hinton's code), so that the input and the
-        top-down signal reach the first layer on the same scale. Only the
-        direction of a sample then matters: set it to False when the length of
-        a sample carries information (e.g. very few features).
+        top-down signal reach the first layer on the same scale. The length
+        that this removes is not lost: the first layer reads one more input,
+        ``log(rms(x) / input_scale_)``, the log of the sample's RMS relative to
+        that of the training data (it is what separates the classes of some
+        tabular problems, e.g. concentric circles). ``False`` feeds the input
+        as it is.
     negatives : {"hard", "uniform", "hardest"}, default="hard"
         How the wrong label of each negative example is chosen, afresh for every
         mini-batch: in proportion to the softmax head's probabilities of the
@@ -153,6 +156,9 @@ class FFRecurrentClassifier(BaseFFClassifier):
         Class labels.
     n_features_in_ : int
         Number of features seen during ``fit``.
+    input_scale_ : float
+        Root mean square of the entries of the training rows of the fit (or
+        first ``partial_fit``) that built the network.
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     n_iter_ : int
@@ -186,7 +192,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
     ``batch_size=50``, 40 epochs with a linear decay) were chosen by 3-fold
     cross-validation on the training part of scikit-learn's digits;
     ``n_negatives=3`` was chosen later on a Fashion-MNIST validation split.
-    They reach about 97.4% test accuracy on the digits, like
+    They reach about 97.8% test accuracy on the digits, like
     :class:`FFClassifier`'s defaults.
 
     References
@@ -294,6 +300,14 @@ class FFRecurrentClassifier(BaseFFClassifier):
         self._dynamics()  # fail before any state changes
         return super()._fit(X, y, **kwargs)
 
+    def _fit_data(self, X, y, *, warm, **kwargs):
+        source, targets, validation, fitted = super()._fit_data(
+            X, y, warm=warm, **kwargs
+        )
+        if not warm:
+            fitted["input_scale_"] = source.root_mean_square()
+        return source, targets, validation, fitted
+
     def _build_core(self, fitted: dict, seed: int) -> RecurrentFFNet:
         return RecurrentFFNet(
             self.n_features_in_,
@@ -301,6 +315,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
             [self.hidden_size] * self.n_layers,
             objective=self._objective(),
             dynamics=self._dynamics(),
+            input_scale=fitted["input_scale_"],
             seed=seed,
         )
 

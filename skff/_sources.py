@@ -51,6 +51,21 @@ class ArraySource:
     def __len__(self) -> int:
         return self._X.shape[0]
 
+    def root_mean_square(self, chunk: int = 4096) -> float:
+        """Root mean square of all entries, accumulated in float64 a chunk of
+        rows at a time (1.0 when every entry is 0)."""
+        if self.sparse:
+            data = self._X.data.astype(np.float64)
+            total = float(data @ data)
+        else:
+            total = 0.0
+            for start in range(0, len(self), chunk):
+                block = self._X[start : start + chunk].double()
+                total += float(block.pow(2).sum())
+        size = self._X.shape[0] * self._X.shape[1]
+        rms = (total / size) ** 0.5 if size else 0.0
+        return rms if rms > 0 and np.isfinite(rms) else 1.0
+
     def take(self, idx: torch.Tensor) -> torch.Tensor:
         """Rows ``idx`` (a CPU int64 tensor) as a float32 tensor on the device."""
         if self.sparse:

@@ -4,6 +4,7 @@ clamped at the top."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 from numbers import Integral, Real
 
@@ -120,6 +121,14 @@ class RecurrentFFNet(LocalTrainingCore):
     dynamics : Dynamics or dict, optional
         Iterations, damping, goodness window and input normalization; replace
         them with :meth:`set_dynamics`.
+    input_scale : float or None
+        Root mean square of the training inputs (the estimator fits it). When
+        set, the first layer reads one more input, ``log(rms(x) /
+        input_scale)`` (0 with ``normalize_input=False``): the length of a row,
+        which the normalization removes, still reaches the net. Both weight
+        matrices of every layer are then drawn with their own fan-in (see
+        :class:`~skff.core.RecurrentFFLayer`). ``None`` (networks saved by skff
+        0.1.0) builds the earlier net.
     seed : int
         Seed of the initial weights.
     """
@@ -132,6 +141,7 @@ class RecurrentFFNet(LocalTrainingCore):
         *,
         objective: Objective | dict | None = None,
         dynamics: Dynamics | dict | None = None,
+        input_scale: float | None = None,
         seed: int = 0,
     ):
         super().__init__(objective)
@@ -142,12 +152,18 @@ class RecurrentFFNet(LocalTrainingCore):
         self.n_classes = int(n_classes)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.seed = int(seed)
+        if input_scale is not None and not (
+            math.isfinite(float(input_scale)) and float(input_scale) > 0
+        ):
+            raise ValueError(f"input_scale must be > 0, got {input_scale!r}")
+        self.input_scale = None if input_scale is None else float(input_scale)
 
         gen = torch.Generator().manual_seed(self.seed)
-        below = [self.n_features, *self.hidden_sizes[:-1]]
+        length_input = self.input_scale is not None
+        below = [self.n_features + length_input, *self.hidden_sizes[:-1]]
         above = [*self.hidden_sizes[1:], self.n_classes]
         self.layers = nn.ModuleList(
-            RecurrentFFLayer(b, h, a, gen)
+            RecurrentFFLayer(b, h, a, gen, own_fan_in=length_input)
             for b, h, a in zip(below, self.hidden_sizes, above, strict=True)
         )
         self.head = LinearHead(sum(self.hidden_sizes), n_classes)
@@ -165,16 +181,25 @@ class RecurrentFFNet(LocalTrainingCore):
             n_classes=self.n_classes,
             hidden_sizes=list(self.hidden_sizes),
             seed=self.seed,
+            input_scale=self.input_scale,
             dynamics=self.dynamics.as_dict(),
             **super().get_config(),
         )
 
     # -- the dynamics ----------------------------------------------------------------
     def _input_part(self, x: torch.Tensor) -> torch.Tensor:
-        """The clamped bottom-up input of the first layer, ``W_up x + b`` (with
-        ``x`` RMS-normalized when ``normalize_input``)."""
-        if self.dynamics.normalize_input:
-            x = rms_normalize(x)
+        """The clamped bottom-up input of the first layer, ``W_up x + b``: with
+        ``normalize_input``, ``x`` RMS-normalized and (given an
+        ``input_scale``) the log of its RMS relative to it appended."""
+        normalize = self.dynamics.normalize_input
+        if self.input_scale is None:  # the earlier net
+            return self.layers[0].bottom_up(rms_normalize(x) if normalize else x)
+        if normalize:
+            rms = torch.sqrt(x.float().pow(2).mean(dim=-1, keepdim=True) + 1e-8)
+            length = torch.log(rms / self.input_scale)
+            x = torch.cat([x / rms.to(x.dtype), length.to(x.dtype)], dim=1)
+        else:
+            x = F.pad(x, (0, 1))
         return self.layers[0].bottom_up(x)
 
     def _label_top(self, labels: torch.Tensor) -> torch.Tensor:
