@@ -22,6 +22,13 @@ Run it from the repository root::
     python benchmarks/fashion_mnist.py --param learning_rate=linear --skip-mlp
     python benchmarks/fashion_mnist.py --holdout 0.1 --skip-mlp     # tune on val
     python benchmarks/fashion_mnist.py --models ff,recurrent,mlp    # + recurrent
+    python benchmarks/fashion_mnist.py --models conv,cnn            # convolutional
+
+``--models conv,cnn`` fits :class:`skff.FFConvClassifier` (``--conv-channels``,
+``--conv-max-iter``, ``--conv-param``) and a backprop CNN with the same
+convolutional blocks and a linear output layer (plain torch, cross-entropy,
+Adam with the same learning rate, schedule, epochs and batch size), and prints
+each FF block's own accuracy and the accuracy and epoch-time ratios.
 
 ``--param key=value`` (repeatable) passes any other FFClassifier parameter; the
 value is read as a Python literal when it is one (``0.03``, ``True``) and as a
@@ -41,11 +48,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
-from skff import FFClassifier, FFRecurrentClassifier
+from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
 from skff.datasets import load_fashion_mnist
 
 READOUTS = ("goodness", "softmax", "both")
-MODELS = ("ff", "recurrent", "mlp")
+MODELS = ("ff", "recurrent", "mlp", "conv", "cnn")
 
 
 def parse_models(text: str) -> list[str]:
@@ -121,6 +128,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=[],
         metavar="KEY=VALUE",
         help="extra FFRecurrentClassifier parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--conv-channels",
+        type=lambda t: tuple(int(c) for c in t.split(",")),
+        default=None,
+        help="FFConvClassifier channels, comma-separated (default: its own)",
+    )
+    parser.add_argument(
+        "--conv-max-iter",
+        type=int,
+        default=None,
+        help="FFConvClassifier and CNN epochs (default: FFConvClassifier's)",
+    )
+    parser.add_argument(
+        "--conv-param",
+        type=parse_param,
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra FFConvClassifier parameter (repeatable)",
     )
     parser.add_argument(
         "--subset",
@@ -284,6 +311,129 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
     ]
 
 
+def conv_params(args) -> dict:
+    params = dict(
+        input_shape=(1, 28, 28),
+        batch_size=args.batch_size,
+        device=args.device,
+        random_state=args.random_state,
+        verbose=args.verbose,
+    )
+    if args.conv_channels is not None:
+        params["channels"] = args.conv_channels
+    if args.conv_max_iter is not None:
+        params["max_iter"] = args.conv_max_iter
+    params.update(dict(args.conv_param))
+    return params
+
+
+def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
+    """Fit FFConvClassifier once; score every readout and every block."""
+    clf = FFConvClassifier(**conv_params(args))
+    print(f"FFConvClassifier: {clf.get_params()}", flush=True)
+    _, fit_time = timed(clf.fit, X_train, y_train)
+    print(
+        f"FFConvClassifier fit: {fit_time:.1f} s, {clf.n_iter_} epochs, "
+        f"{fit_time / clf.n_iter_:.1f} s/epoch, device {clf.device_}",
+        flush=True,
+    )
+    for i, losses in enumerate(clf.loss_curve_, start=1):
+        print(f"  epoch {i:3d} losses " + " ".join(f"{v:.4f}" for v in losses))
+    blocks = clf.block_scores(X_test)
+    per_block = [float((clf.classes_[b.argmax(1)] == y_test).mean()) for b in blocks]
+    print(
+        "FFConvClassifier accuracy of each block's own readout: "
+        + ", ".join(f"block {i}: {a:.4f}" for i, a in enumerate(per_block))
+    )
+    n = sum(p.numel() for p in clf.core_.parameters())
+    rows = []
+    for readout in READOUTS:
+        clf.set_params(readout=readout)
+        acc, predict_time = timed(clf.score, X_test, y_test)
+        print(
+            f"FFConvClassifier readout={readout:<8} accuracy {acc:.4f} "
+            f"(predict {predict_time:.1f} s)",
+            flush=True,
+        )
+        rows.append(
+            dict(
+                model=f"FFConvClassifier {tuple(clf.channels)}",
+                readout=readout,
+                accuracy=acc,
+                fit_time=fit_time,
+                epochs=clf.n_iter_,
+                params=f"{n:,}",
+            )
+        )
+    return rows
+
+
+def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
+    """A backprop CNN with FFConvClassifier's blocks (conv 3x3 'same', ReLU,
+    2x2 max pooling) and a linear output layer: cross-entropy, Adam, the same
+    learning rate, linear schedule, epochs and batch size."""
+    from torch import nn
+
+    from skff._training import learning_rate_at
+
+    ff = FFConvClassifier(**conv_params(args))
+    torch.manual_seed(args.random_state)
+    layers, c_in, size = [], 1, 28
+    for c in ff.channels:
+        layers += [nn.Conv2d(c_in, c, ff.kernel_size, padding="same"), nn.ReLU()]
+        if size >= 2:
+            layers.append(nn.MaxPool2d(2))
+            size //= 2
+        c_in = c
+    n_classes = len(set(y_train.tolist()))
+    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * size * size, n_classes))
+    opt = torch.optim.Adam(net.parameters(), lr=ff.learning_rate_init)
+    X = torch.as_tensor(X_train, dtype=torch.float32).reshape(-1, 1, 28, 28)
+    y = torch.as_tensor(y_train, dtype=torch.int64)
+    gen = torch.Generator().manual_seed(args.random_state)
+
+    def fit():
+        for epoch in range(ff.max_iter):
+            lr = learning_rate_at(
+                epoch, ff.max_iter, ff.learning_rate_init, ff.learning_rate
+            )
+            for group in opt.param_groups:
+                group["lr"] = lr
+            order = torch.randperm(len(X), generator=gen)
+            for start in range(0, len(X), ff.batch_size):
+                idx = order[start : start + ff.batch_size]
+                loss = nn.functional.cross_entropy(net(X[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+
+    net.train()
+    _, fit_time = timed(fit)
+    net.eval()
+    with torch.no_grad():
+        Xt = torch.as_tensor(X_test, dtype=torch.float32).reshape(-1, 1, 28, 28)
+        pred = torch.cat(
+            [net(Xt[i : i + 1000]).argmax(1) for i in range(0, len(Xt), 1000)]
+        )
+    acc = float((pred.numpy() == y_test).mean())
+    n = sum(p.numel() for p in net.parameters())
+    print(
+        f"backprop CNN fit: {fit_time:.1f} s, {ff.max_iter} epochs, "
+        f"{fit_time / ff.max_iter:.1f} s/epoch; accuracy {acc:.4f}",
+        flush=True,
+    )
+    return [
+        dict(
+            model=f"backprop CNN {tuple(ff.channels)}",
+            readout="-",
+            accuracy=acc,
+            fit_time=fit_time,
+            epochs=ff.max_iter,
+            params=f"{n:,}",
+        )
+    ]
+
+
 def markdown_table(rows: list[dict], split: str) -> str:
     lines = [
         f"| model | readout | {split} accuracy | fit time (s) | epochs | parameters |",
@@ -320,6 +470,21 @@ def main(argv: list[str] | None = None) -> None:
             rows += run_ff(clf, X_train, X_test, y_train, y_test)
         if "mlp" in models:
             rows += run_mlp(args, X_train, X_test, y_train, y_test)
+        if "conv" in models:
+            rows += run_conv(args, X_train, X_test, y_train, y_test)
+        if "cnn" in models:
+            rows += run_cnn(args, X_train, X_test, y_train, y_test)
+    conv = {r["readout"]: r for r in rows if r["model"].startswith("FFConv")}
+    cnn = [r for r in rows if r["model"].startswith("backprop CNN")]
+    if conv and cnn:
+        cnn_epoch = cnn[0]["fit_time"] / cnn[0]["epochs"]
+        for readout, r in conv.items():
+            print(
+                f"FFConvClassifier ({readout}) / backprop CNN: accuracy "
+                f"{r['accuracy'] / cnn[0]['accuracy']:.3f}x, epoch time "
+                f"{r['fit_time'] / r['epochs'] / cnn_epoch:.2f}x "
+                f"({args.threads} thread(s))"
+            )
 
     print()
     print(markdown_table(rows, split))

@@ -2,6 +2,7 @@
 
 from ._api import train_with_forward_forward_algorithm
 from ._classifier import FFClassifier
+from ._conv import FFConvClassifier
 from ._device import resolve_device
 from ._language_model import FFLanguageModel
 from ._recurrent import FFRecurrentClassifier
@@ -11,6 +12,7 @@ from .exceptions import DivergenceError, ModelFormatError
 __all__ = [
     "DivergenceError",
     "FFClassifier",
+    "FFConvClassifier",
     "FFLanguageModel",
     "FFRecurrentClassifier",
     "ModelFormatError",

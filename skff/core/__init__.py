@@ -20,6 +20,7 @@ estimators rely on:
     for persistence).
 """
 
+from .conv import ConvFFNet
 from .feedforward import FFNet
 from .functional import ff_loss, goodness, rms_normalize
 from .layers import FFLinear, LinearHead, RecurrentFFLayer
@@ -32,10 +33,11 @@ from .negatives import (
 from .objective import Objective
 from .recurrent import Dynamics, RecurrentFFNet
 
-CORES = {cls.__name__: cls for cls in (FFNet, RecurrentFFNet)}
+CORES = {cls.__name__: cls for cls in (FFNet, RecurrentFFNet, ConvFFNet)}
 
 __all__ = [
     "CORES",
+    "ConvFFNet",
     "Dynamics",
     "FFLinear",
     "FFNet",

@@ -18,7 +18,12 @@ from sklearn.utils.estimator_checks import (
     parametrize_with_checks,
 )
 
-from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier
+from skff import (
+    FFClassifier,
+    FFConvClassifier,
+    FFLanguageModel,
+    FFRecurrentClassifier,
+)
 
 # fast settings: small layers, few epochs (and few recurrent iterations)
 FAST = dict(n_layers=1, hidden_size=32, max_iter=20, batch_size=32, device="cpu")
@@ -38,6 +43,13 @@ CLASSIFIERS = [
     FFClassifier(**FAST),
     FFClassifier(**FAST, loss="logistic", readout="softmax", negatives="uniform"),
     FFRecurrentClassifier(**RECURRENT),
+    FFConvClassifier(
+        channels=(8, 8),
+        learning_rate_init=0.01,
+        max_iter=20,
+        batch_size=32,
+        device="cpu",
+    ),
 ]
 
 

@@ -10,7 +10,13 @@ import joblib
 import numpy as np
 import pytest
 
-from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier, ModelFormatError
+from skff import (
+    FFClassifier,
+    FFConvClassifier,
+    FFLanguageModel,
+    FFRecurrentClassifier,
+    ModelFormatError,
+)
 
 rng = np.random.RandomState(0)
 X = rng.rand(60, 12)
@@ -22,11 +28,18 @@ PROMPTS = ["the cat sa", "a dog ran "]
 FAST = {
     FFClassifier: dict(n_layers=2, hidden_size=8, max_iter=2, batch_size=16),
     FFRecurrentClassifier: dict(
-        n_layers=2, hidden_size=8, max_iter=2, batch_size=16, n_iterations=3,
+        n_layers=2,
+        hidden_size=8,
+        max_iter=2,
+        batch_size=16,
+        n_iterations=3,
         goodness_window=(1, 2),
     ),
     FFLanguageModel: dict(
         context_size=3, n_layers=2, hidden_size=8, max_iter=2, batch_size=32
+    ),
+    FFConvClassifier: dict(
+        input_shape=(1, 3, 4), channels=(6, 6), max_iter=2, batch_size=16
     ),
 }
 
@@ -66,6 +79,11 @@ ALTERNATIVE = {
     "context_size": 4,
     "lowercase": True,
     "alphabet": "abcdefghijklmnopqrstuvwxyz .",
+    "input_shape": (2, 6),
+    "channels": (3, 6),
+    "kernel_size": 2,
+    "pooling": "avg",
+    "label_mode": "input",
 }
 READOUT_OTHER = {FFLanguageModel: "both"}
 
@@ -104,8 +122,10 @@ def _cases():
 
 @pytest.mark.parametrize("cls, fast, name", _cases())
 def test_saved_model_predicts_like_the_live_one(cls, fast, name, tmp_path, capsys):
-    value = READOUT_OTHER.get(cls, ALTERNATIVE[name]) if name == "readout" else (
-        ALTERNATIVE[name]
+    value = (
+        READOUT_OTHER.get(cls, ALTERNATIVE[name])
+        if name == "readout"
+        else (ALTERNATIVE[name])
     )
     est = _fit(cls(**fast, warm_start=True, random_state=0, device="cpu"))
     est.set_params(**{name: value})
@@ -194,8 +214,12 @@ def test_clean_state_loads(saved):
         (lambda s: {**s, "n_features_in_": 11}, "n_features_in_=11"),
         (
             lambda s: _with_weights(
-                s, **{"layers.0.weight": s["_core_state"]["weights"]["layers.0.weight"]
-                      .astype(np.int64)}
+                s,
+                **{
+                    "layers.0.weight": s["_core_state"]["weights"][
+                        "layers.0.weight"
+                    ].astype(np.int64)
+                },
             ),
             "'layers.0.weight' has dtype int64",
         ),

@@ -1,0 +1,259 @@
+"""FFConvClassifier: a convolutional Forward-Forward network as a classifier."""
+
+from __future__ import annotations
+
+import math
+from numbers import Integral
+
+import numpy as np
+from numpy.typing import ArrayLike
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import validate_data
+
+from ._classifier_base import BaseFFClassifier
+from ._sources import ArraySource
+from .core import ConvFFNet
+
+
+class FFConvClassifier(BaseFFClassifier):
+    """Convolutional network trained block by block with Forward-Forward.
+
+    ``X`` stays 2-D, as everywhere in scikit-learn: each row is reshaped to
+    ``input_shape``, ``(C, H, W)`` for images or ``(C, L)`` for 1-D signals.
+    Each block (convolution with ``'same'`` padding, ReLU, 2-wide pooling)
+    receives the previous block's output detached and RMS-normalized, computes
+    its own loss and takes its own optimizer step right after its own forward
+    pass: no gradient crosses a block.
+
+    With ``label_mode="channelwise"`` (the default; channel-wise competitive
+    learning, CwComp) each block's channels are split into one group per
+    class; the goodness of a class is the mean squared activity of its group,
+    and the block minimizes the cross-entropy of the true class against the
+    class goodness, scaled by ``symba_scale``. No negative data is needed and
+    prediction is one forward pass. With ``label_mode="input"`` the one-hot
+    label enters as ``n_classes`` constant input channels and each block
+    separates positive from negative data with the ``loss`` of
+    :class:`FFClassifier` (prediction then runs once per label).
+
+    Parameters
+    ----------
+    input_shape : tuple of int or None, default=None
+        ``(C, H, W)`` or ``(C, L)``, with ``C * H * W`` (or ``C * L``) equal to
+        ``n_features``. ``None`` reads every row as a one-channel signal of
+        length ``n_features``.
+    channels : tuple of int, default=(32, 64, 128, 256)
+        Output channels of each block (at least ``n_classes`` each with
+        ``label_mode="channelwise"``).
+    kernel_size : int, default=3
+        Width of the (square) convolution kernels.
+    pooling : {"max", "avg"} or None, default="max"
+        2-wide pooling after every block; a dimension of size 1 is not pooled.
+    label_mode : {"channelwise", "input"}, default="channelwise"
+        How the label enters the network (see above).
+    loss, goodness, threshold, symba_scale, label_strength, negatives, n_negatives, \
+peer_normalization
+        The local objective, as in :class:`FFClassifier`. With
+        ``label_mode="channelwise"`` only ``goodness``, ``symba_scale`` (the
+        scale of the class-goodness logits) and ``peer_normalization`` apply.
+    readout : {"goodness", "softmax", "both"}, default="both"
+        ``"goodness"``: a softmax over the class goodness summed over the
+        blocks; ``"softmax"``: a linear softmax head trained on the blocks'
+        (detached, average-pooled, RMS-normalized) outputs; ``"both"``: their
+        normalized geometric mean.
+    alpha, learning_rate_init, learning_rate, max_iter, batch_size
+        Optimization, as in :class:`FFClassifier` (Adam per block).
+    early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
+        As in :class:`FFClassifier`. ``input_shape``, ``channels``,
+        ``kernel_size``, ``pooling`` and ``label_mode`` may not change between
+        warm-started fits.
+    device, precision, random_state, verbose
+        As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Class labels.
+    n_features_in_ : int
+        Number of features seen during ``fit``.
+    feature_names_in_ : ndarray of shape (``n_features_in_``,)
+        Names of features seen during ``fit``, when ``X`` has string column names.
+    n_iter_ : int
+        Epochs run by the last call to ``fit`` (by all calls to ``partial_fit``).
+    loss_curve_ : list of list of float
+        For every epoch, the mean loss of each block, then of the softmax head.
+    validation_scores_ : list of float or None
+        Validation accuracy after each epoch, with ``early_stopping=True``.
+    best_validation_score_ : float or None
+        Best validation accuracy, with ``early_stopping=True``.
+    core_ : skff.core.ConvFFNet
+        The trained torch network (on the CPU after unpickling).
+    device_ : str
+        The device the model was trained on.
+
+    See Also
+    --------
+    FFClassifier : Fully connected Forward-Forward network.
+
+    References
+    ----------
+    G. Hinton, "The Forward-Forward Algorithm: Some Preliminary Investigations",
+    2022, arXiv:2212.13345.
+
+    A. Papachristodoulou, C. Kyrkou, S. Timotheou and T. Theocharides,
+    "Convolutional Channel-wise Competitive Learning for the Forward-Forward
+    Algorithm", AAAI 2024.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skff import FFConvClassifier
+    >>> X, y = load_digits(return_X_y=True)
+    >>> clf = FFConvClassifier(input_shape=(1, 8, 8), channels=(20, 40),
+    ...                        max_iter=5, batch_size=50, random_state=0)
+    >>> clf.fit(X / 16, y).score(X / 16, y) > 0.8
+    True
+    >>> clf.block_scores(X[:5] / 16).shape
+    (2, 5, 10)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFFClassifier._parameter_constraints,
+        "input_shape": [tuple, list, None],
+        "channels": [tuple, list],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "pooling": [StrOptions({"max", "avg"}), None],
+        "label_mode": [StrOptions({"channelwise", "input"})],
+    }
+    _fixed_on_warm_start = (
+        "input_shape",
+        "channels",
+        "kernel_size",
+        "pooling",
+        "label_mode",
+    )
+    _size_params = ("channels",)
+
+    def __init__(
+        self,
+        input_shape=None,
+        channels=(32, 64, 128, 256),
+        *,
+        kernel_size=3,
+        pooling="max",
+        label_mode="channelwise",
+        loss="symba",
+        goodness="mean",
+        threshold=2.0,
+        symba_scale=4.0,
+        label_strength=1.0,
+        negatives="hard",
+        n_negatives=1,
+        peer_normalization=0.0,
+        readout="both",
+        alpha=0.0,
+        learning_rate_init=0.001,
+        learning_rate="linear",
+        max_iter=20,
+        batch_size=100,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        warm_start=False,
+        device="auto",
+        precision="float32",
+        random_state=None,
+        verbose=0,
+    ):
+        self.input_shape = input_shape
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.pooling = pooling
+        self.label_mode = label_mode
+        self.loss = loss
+        self.goodness = goodness
+        self.threshold = threshold
+        self.symba_scale = symba_scale
+        self.label_strength = label_strength
+        self.negatives = negatives
+        self.n_negatives = n_negatives
+        self.peer_normalization = peer_normalization
+        self.readout = readout
+        self.alpha = alpha
+        self.learning_rate_init = learning_rate_init
+        self.learning_rate = learning_rate
+        self.max_iter = max_iter
+        self.batch_size = batch_size
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.warm_start = warm_start
+        self.device = device
+        self.precision = precision
+        self.random_state = random_state
+        self.verbose = verbose
+
+    def _shape(self, n_features: int) -> tuple:
+        """``input_shape`` checked against the number of features."""
+        if self.input_shape is None:
+            return (1, n_features)
+        shape = tuple(self.input_shape)
+        if (
+            len(shape) not in (2, 3)
+            or not all(isinstance(s, Integral) and s >= 1 for s in shape)
+            or math.prod(shape) != n_features
+        ):
+            raise ValueError(
+                "input_shape must be (C, H, W) or (C, L), positive integers whose "
+                f"product is the number of features ({n_features}); got {shape!r}."
+            )
+        return shape
+
+    def _fit(self, X, y, **kwargs):
+        # fail on a bad input_shape before any state changes
+        if hasattr(X, "shape") and len(X.shape) == 2:
+            self._shape(X.shape[1])
+        return super()._fit(X, y, **kwargs)
+
+    def _build_core(self, fitted: dict, seed: int) -> ConvFFNet:
+        return ConvFFNet(
+            self.n_features_in_,
+            len(fitted["classes_"]),
+            self._shape(self.n_features_in_),
+            [int(c) for c in self.channels],
+            kernel_size=self.kernel_size,
+            pooling=self.pooling,
+            label_mode=self.label_mode,
+            objective=self._objective(),
+            seed=seed,
+        )
+
+    # -- inspection ----------------------------------------------------------------
+    def block_scores(self, X: ArrayLike) -> np.ndarray:
+        """Each block's own class scores: what every block has learned.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_blocks, n_samples, n_classes)
+            The class goodness of every block (``label_mode="channelwise"``)
+            or its goodness with each label in the input (``"input"``);
+            ``classes_[scores[b].argmax(axis=1)]`` is block ``b``'s prediction.
+        """
+        fitted = self._fitted_state("core_")
+        X = validate_data(
+            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
+        )
+        core = fitted["core_"]
+        source = ArraySource(X, next(core.parameters()).device)
+        out = self._map_rows(
+            core,
+            source,
+            lambda xb, n_valid: core.block_scores(xb).permute(1, 0, 2).cpu().numpy(),
+        )
+        return out.transpose(1, 0, 2).astype(np.float64)

@@ -1,0 +1,88 @@
+"""FFConvClassifier: behaviour of its own (the concerns shared by every
+estimator, such as persistence and the contract, are tested across them)."""
+
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+
+from skff import FFClassifier, FFConvClassifier
+
+
+def make_motifs(n=1200, length=64, seed=0):
+    """1-D signals whose class is a short motif at a random position in noise:
+    what a convolution sees wherever it is, and a dense layer must learn at
+    every position."""
+    rng = np.random.RandomState(seed)
+    motifs = np.array([[1, 1, -1, -1], [-1, -1, 1, 1], [1, -1, 1, -1]], float)
+    y = rng.randint(0, 3, n)
+    X = rng.normal(scale=0.3, size=(n, length))
+    pos = rng.randint(0, length - 4, n)
+    for i in range(n):
+        X[i, pos[i] : pos[i] + 4] += 2 * motifs[y[i]]
+    return X, y
+
+
+def test_digits_as_images(digits_split):
+    X_tr, X_te, y_tr, y_te = digits_split
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8),
+        channels=(32, 64),
+        batch_size=50,
+        max_iter=30,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) >= 0.97
+    blocks = clf.block_scores(X_te)
+    assert blocks.shape == (2, len(X_te), 10)
+    # the deeper block alone is a good classifier too
+    assert (clf.classes_[blocks[1].argmax(axis=1)] == y_te).mean() > 0.9
+
+
+def test_convolution_finds_a_motif_anywhere():
+    X, y = make_motifs()
+    X_tr, X_te, y_tr, y_te = train_test_split(
+        X, y, test_size=0.3, stratify=y, random_state=0
+    )
+    conv = FFConvClassifier(
+        channels=(12, 24), learning_rate_init=0.01, max_iter=20, random_state=0
+    ).fit(X_tr, y_tr)
+    dense = FFClassifier(max_iter=20, random_state=0).fit(X_tr, y_tr)
+    assert conv.score(X_te, y_te) > 0.97
+    assert conv.score(X_te, y_te) > dense.score(X_te, y_te) + 0.1
+
+
+def test_label_in_the_input_learns(small_digits):
+    X_tr, X_te, y_tr, y_te = small_digits
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8),
+        channels=(16, 32),
+        label_mode="input",
+        learning_rate_init=0.003,
+        max_iter=30,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) > 0.85
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 9), (64,), (2, 4, 4, 2), (1, 0, 64)])
+def test_input_shape_must_hold_the_features(small_digits, shape):
+    X_tr, _, y_tr, _ = small_digits
+    clf = FFConvClassifier(input_shape=shape, channels=(10,), max_iter=1)
+    with pytest.raises(ValueError, match="input_shape"):
+        clf.fit(X_tr, y_tr)
+    assert not hasattr(clf, "core_")
+
+
+def test_too_few_channels_for_the_classes(small_digits):
+    X_tr, _, y_tr, _ = small_digits
+    with pytest.raises(ValueError, match="n_classes=10"):
+        FFConvClassifier(channels=(4,), max_iter=1).fit(X_tr, y_tr)
+
+
+def test_short_signals_and_single_pixels():
+    rng = np.random.RandomState(0)
+    X = rng.rand(60, 3)
+    y = (X[:, 0] > 0.5).astype(int)
+    for shape in [None, (3, 1), (1, 1, 3), (3, 1, 1)]:
+        clf = FFConvClassifier(input_shape=shape, channels=(4, 4, 4), max_iter=2)
+        assert clf.fit(X, y).predict(X).shape == (60,)
