@@ -53,8 +53,9 @@ class FFConvClassifier(BaseFFClassifier):
     loss, goodness, threshold, symba_scale, label_strength, negatives, n_negatives, \
 peer_normalization
         The local objective, as in :class:`FFClassifier`. With
-        ``label_mode="channelwise"`` only ``goodness``, ``symba_scale`` (the
-        scale of the class-goodness logits) and ``peer_normalization`` apply.
+        ``label_mode="channelwise"`` only ``goodness``, ``peer_normalization``
+        and the scale of the class-goodness logits apply: ``symba_scale`` with
+        ``loss="symba"``, 1 with ``loss="logistic"``.
     readout : {"goodness", "softmax", "both"}, default="both"
         ``"goodness"``: a softmax over the class goodness summed over the
         blocks; ``"softmax"``: a linear softmax head trained on the blocks'
