@@ -148,13 +148,16 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         """Log-probabilities and the ``classes_`` of the same fitted model
         (a refit in another thread publishes a new one meanwhile)."""
         fitted = self._fitted_state("core_", "classes_")
+        core = fitted["core_"]
+        return self._log_proba(core, self._predict_source(X, core)), fitted["classes_"]
+
+    def _predict_source(self, X, core) -> ArraySource:
+        """The validated rows of ``X`` on ``core``'s device."""
         X = validate_data(
             self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
         )
         check_input_scale(X)
-        core = fitted["core_"]
-        device = next(core.parameters()).device
-        return self._log_proba(core, ArraySource(X, device)), fitted["classes_"]
+        return ArraySource(X, next(core.parameters()).device)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the chosen ``readout``.

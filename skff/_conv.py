@@ -8,10 +8,8 @@ from numbers import Integral
 import numpy as np
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
-from sklearn.utils.validation import validate_data
 
 from ._classifier_base import BaseFFClassifier
-from ._sources import ArraySource
 from .core import ConvFFNet
 
 
@@ -246,12 +244,8 @@ peer_normalization
             or its goodness with each label in the input (``"input"``);
             ``classes_[scores[b].argmax(axis=1)]`` is block ``b``'s prediction.
         """
-        fitted = self._fitted_state("core_")
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        core = fitted["core_"]
-        source = ArraySource(X, next(core.parameters()).device)
+        core = self._fitted_state("core_")["core_"]
+        source = self._predict_source(X, core)
         out = self._map_rows(
             core,
             source,
