@@ -187,35 +187,28 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         )
         if warm:
             core = self.core_.to(device)
-            history = {
-                "n_iter_": self.n_iter_ if incremental else 0,
-                "loss_curve_": list(self.loss_curve_),
-                "validation_scores_": self.validation_scores_,
-                "best_validation_score_": self.best_validation_score_,
-            }
+            scores = self.validation_scores_
+            record = _History(
+                seed=seed,
+                n_iter_=self.n_iter_ if incremental else 0,
+                loss_curve_=list(self.loss_curve_),
+                validation_scores_=None if scores is None else list(scores),
+                best_validation_score_=self.best_validation_score_,
+            )
         else:
             core = self._new_core(fitted, seed, device)
             fitted["_built_with"] = {
                 k: getattr(self, k) for k in self._fixed_on_warm_start
             }
-            history = {
-                "n_iter_": 0,
-                "loss_curve_": [],
-                "validation_scores_": None,
-                "best_validation_score_": None,
-            }
-        scores = history["validation_scores_"]
-        if scores is not None:
-            history["validation_scores_"] = list(scores)
-        elif validation is not None:
-            history["validation_scores_"] = []
+            record = _History(seed, 0, [], None, None)
+        if validation is not None and record.validation_scores_ is None:
+            record.validation_scores_ = []
         self._configure_core(core)
         core.configure_training(
             learning_rate=self.learning_rate_init,
             alpha=self.alpha,
             reset=not incremental or not core.is_configured,
         )
-        record = _History(seed=seed, **history)
         try:
             run_epochs(
                 self,
@@ -264,7 +257,8 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         with torch.device("meta"):
             shape = self._build_core(fitted, seed)
         n_weights = sum(p.numel() for p in shape.parameters())
-        rows = self.batch_size * (1 + self.n_negatives)
+        # one negative per positive unless the estimator sets n_negatives
+        rows = self.batch_size * (1 + getattr(self, "n_negatives", 1))
         need = 4 * (4 * n_weights + 3 * rows * sum(shape.hidden_sizes))
         free = available_memory(device)
         if free is not None and need > free:
