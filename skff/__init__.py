@@ -6,6 +6,7 @@ from ._conv import FFConvClassifier
 from ._device import resolve_device
 from ._language_model import FFLanguageModel
 from ._recurrent import FFRecurrentClassifier
+from ._transformer import FFTransformer
 from ._version import __version__
 from .exceptions import DivergenceError, ModelFormatError
 
@@ -15,6 +16,7 @@ __all__ = [
     "FFConvClassifier",
     "FFLanguageModel",
     "FFRecurrentClassifier",
+    "FFTransformer",
     "ModelFormatError",
     "__version__",
     "resolve_device",

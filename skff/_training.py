@@ -88,7 +88,9 @@ def run_epochs(
     n = len(source)
     batch_size = min(est.batch_size, n)
     y = y.to(device)
-    names = [f"layer {i}" for i in range(len(core.layers))] + ["head"]
+    names = [f"layer {i}" for i in range(len(core.layers))]
+    if getattr(core, "head", None) is not None:  # a readout head trains too
+        names.append("head")
     patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
     stopping = EarlyStopping(est.tol, patience, history.best_validation_score_)
     bar = tqdm(total=n_epochs, desc=name, unit="epoch", disable=not est.verbose)

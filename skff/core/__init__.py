@@ -7,7 +7,7 @@ estimators rely on:
 ``train_step(x, y, generator)``
     One mini-batch of Forward-Forward training; every layer updates from its own
     loss right after its own forward pass. Returns a 1-D tensor of losses (one per
-    layer, then the readout head's).
+    layer, then the readout head's when the core has one).
 ``label_logits(x)`` / ``head_logits(x)``
     Scores for every class: per-label goodness, or the one-pass softmax head.
 ``objective`` / ``set_objective(objective)``
@@ -32,8 +32,11 @@ from .negatives import (
 )
 from .objective import Objective
 from .recurrent import Dynamics, RecurrentFFNet
+from .unsupervised import UNSUPERVISED_NEGATIVES, UnsupervisedFFNet
 
-CORES = {cls.__name__: cls for cls in (FFNet, RecurrentFFNet, ConvFFNet)}
+CORES = {
+    cls.__name__: cls for cls in (FFNet, RecurrentFFNet, ConvFFNet, UnsupervisedFFNet)
+}
 
 __all__ = [
     "CORES",
@@ -46,6 +49,8 @@ __all__ = [
     "Objective",
     "RecurrentFFLayer",
     "RecurrentFFNet",
+    "UNSUPERVISED_NEGATIVES",
+    "UnsupervisedFFNet",
     "ff_loss",
     "goodness",
     "hardest_wrong_labels",

@@ -1,6 +1,7 @@
 """The scikit-learn contract of every estimator: scikit-learn's common checks
-for the two classifiers, and the checks that need no data for the language
-model (its input is text, which the other common checks cannot generate)."""
+for the classifiers and the transformer, and the checks that need no data for
+the language model (its input is text, which the other common checks cannot
+generate)."""
 
 import pytest
 from sklearn.utils.estimator_checks import (
@@ -23,6 +24,7 @@ from skff import (
     FFConvClassifier,
     FFLanguageModel,
     FFRecurrentClassifier,
+    FFTransformer,
 )
 
 # fast settings: small layers, few epochs (and few recurrent iterations)
@@ -53,12 +55,44 @@ CLASSIFIERS = [
 ]
 
 
+TRANSFORMERS = [
+    FFTransformer(
+        n_layers=2,
+        hidden_size=16,
+        negatives="hybrid",
+        max_iter=5,
+        batch_size=32,
+        device="cpu",
+    ),
+    FFTransformer(
+        n_layers=1,
+        hidden_size=16,
+        negatives="self_contrastive",
+        loss="logistic",
+        max_iter=5,
+        batch_size=32,
+        device="cpu",
+    ),
+    FFTransformer(
+        hidden_size=16,
+        negatives="corrupt",
+        output_layers=[0, 1],
+        early_stopping=True,
+        max_iter=5,
+        batch_size=32,
+        device="cpu",
+    ),
+]
+
+
 def expected_failed_checks(estimator):
     return {}
 
 
 @parametrize_with_checks(
-    CLASSIFIERS, expected_failed_checks=expected_failed_checks, xfail_strict=True
+    CLASSIFIERS + TRANSFORMERS,
+    expected_failed_checks=expected_failed_checks,
+    xfail_strict=True,
 )
 def test_sklearn_compatible(estimator, check):
     check(estimator)

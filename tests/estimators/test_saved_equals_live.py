@@ -15,6 +15,7 @@ from skff import (
     FFConvClassifier,
     FFLanguageModel,
     FFRecurrentClassifier,
+    FFTransformer,
     ModelFormatError,
 )
 
@@ -41,6 +42,7 @@ FAST = {
     FFConvClassifier: dict(
         input_shape=(1, 3, 4), channels=(6, 6), max_iter=2, batch_size=16
     ),
+    FFTransformer: dict(n_layers=2, hidden_size=8, max_iter=2, batch_size=16),
 }
 
 # a value other than the FAST one or the default, for every parameter
@@ -84,13 +86,18 @@ ALTERNATIVE = {
     "kernel_size": 2,
     "pooling": "avg",
     "label_mode": "input",
+    "output_layers": [1, 0],
 }
+# parameters that the transformer reads other values of
+TRANSFORMER_OTHER = {"negatives": "self_contrastive", "input_shape": (3, 4)}
 READOUT_OTHER = {FFLanguageModel: "both"}
 
 
 def _fit(est, incremental=False):
     if isinstance(est, FFLanguageModel):
         return est.fit(DOCS)
+    if isinstance(est, FFTransformer):
+        return est.partial_fit(X) if incremental else est.fit(X)
     if incremental:
         return est.partial_fit(X, y)
     return est.fit(X, y)
@@ -99,6 +106,8 @@ def _fit(est, incremental=False):
 def _outputs(est):
     if isinstance(est, FFLanguageModel):
         return [est.predict_log_proba(PROMPTS), *est.predict_log_proba_sequence(DOCS)]
+    if isinstance(est, FFTransformer):
+        return [est.transform(X_new), est.score_samples(X_new)]
     return [est.predict_proba(X_new)]
 
 
@@ -122,11 +131,12 @@ def _cases():
 
 @pytest.mark.parametrize("cls, fast, name", _cases())
 def test_saved_model_predicts_like_the_live_one(cls, fast, name, tmp_path, capsys):
-    value = (
-        READOUT_OTHER.get(cls, ALTERNATIVE[name])
-        if name == "readout"
-        else (ALTERNATIVE[name])
-    )
+    if name == "readout":
+        value = READOUT_OTHER.get(cls, ALTERNATIVE[name])
+    elif cls is FFTransformer:
+        value = TRANSFORMER_OTHER.get(name, ALTERNATIVE[name])
+    else:
+        value = ALTERNATIVE[name]
     est = _fit(cls(**fast, warm_start=True, random_state=0, device="cpu"))
     est.set_params(**{name: value})
     try:

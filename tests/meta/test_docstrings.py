@@ -18,7 +18,13 @@ PUBLIC += [
     for name in skff.datasets.__all__
     if callable(getattr(skff.datasets, name))
 ]
-ESTIMATORS = [skff.FFClassifier, skff.FFRecurrentClassifier, skff.FFLanguageModel]
+ESTIMATORS = [
+    skff.FFClassifier,
+    skff.FFConvClassifier,
+    skff.FFRecurrentClassifier,
+    skff.FFLanguageModel,
+    skff.FFTransformer,
+]
 METHODS = [
     "fit",
     "partial_fit",

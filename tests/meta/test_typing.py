@@ -10,8 +10,10 @@ import pytest
 import skff
 from skff import (
     FFClassifier,
+    FFConvClassifier,
     FFLanguageModel,
     FFRecurrentClassifier,
+    FFTransformer,
     resolve_device,
     train_with_forward_forward_algorithm,
 )
@@ -21,7 +23,13 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     from typing_extensions import Self
 
-ESTIMATORS = [FFClassifier, FFRecurrentClassifier, FFLanguageModel]
+ESTIMATORS = [
+    FFClassifier,
+    FFConvClassifier,
+    FFRecurrentClassifier,
+    FFLanguageModel,
+    FFTransformer,
+]
 FUNCTIONS = [resolve_device, train_with_forward_forward_algorithm]
 METHODS = [
     "fit",
@@ -34,12 +42,15 @@ METHODS = [
     "perplexity",
     "generate",
     "goodness_trajectory",
+    "block_scores",
+    "transform",
 ]
 # Methods that the classifiers inherit unchanged from scikit-learn, which ships no
 # type hints (ClassifierMixin.score); skff does not override them.
 INHERITED_FROM_SKLEARN = {
     (FFClassifier, "score"),
     (FFRecurrentClassifier, "score"),
+    (FFConvClassifier, "score"),
 }
 # methods that return the estimator itself
 RETURN_SELF = {"fit", "partial_fit"}
