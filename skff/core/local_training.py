@@ -40,8 +40,9 @@ class LocalTrainingCore(nn.Module):
 
     A subclass builds ``self.layers`` (the FF layers, each trained on its own
     loss), ``self.head`` (a linear softmax readout trained on detached
-    features) and calls :meth:`_register_peer_means` with the layer widths. It
-    adds the entries of its architecture to :meth:`get_config`.
+    features, or None for a core without one) and calls
+    :meth:`_register_peer_means` with the layer widths. It adds the entries of
+    its architecture to :meth:`get_config`.
     """
 
     def __init__(self, objective: Objective | dict | None = None):
@@ -108,12 +109,16 @@ class LocalTrainingCore(nn.Module):
         self, *, learning_rate: float, alpha: float = 0.0, reset: bool = True
     ) -> None:
         """Create (or keep, with ``reset=False``) one Adam optimizer per layer
-        and one for the head, with L2 penalty ``alpha``."""
+        and one for the head (when the core has one), with L2 penalty
+        ``alpha``."""
         if self._optimizers is None or reset:
             self._optimizers = [
                 _adam(layer.parameters(), learning_rate, alpha) for layer in self.layers
             ]
-            self._head_optimizer = _adam(self.head.parameters(), learning_rate, alpha)
+            if self.head is not None:
+                self._head_optimizer = _adam(
+                    self.head.parameters(), learning_rate, alpha
+                )
         self.set_learning_rate(learning_rate)
 
     @property
@@ -121,7 +126,10 @@ class LocalTrainingCore(nn.Module):
         return self._optimizers is not None
 
     def set_learning_rate(self, learning_rate: float) -> None:
-        for opt in [*self._optimizers, self._head_optimizer]:
+        optimizers = list(self._optimizers)
+        if self._head_optimizer is not None:
+            optimizers.append(self._head_optimizer)
+        for opt in optimizers:
             for group in opt.param_groups:
                 group["lr"] = learning_rate
 

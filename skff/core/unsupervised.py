@@ -29,7 +29,7 @@ from torch import nn
 
 from .functional import ff_loss, goodness, rms_normalize
 from .layers import FFLinear
-from .local_training import LocalTrainingCore, _adam
+from .local_training import LocalTrainingCore
 from .objective import Objective
 
 UNSUPERVISED_NEGATIVES = ("hybrid", "self_contrastive", "corrupt")
@@ -204,21 +204,6 @@ class UnsupervisedFFNet(LocalTrainingCore):
     def n_features_out(self) -> int:
         """Width of :meth:`features`."""
         return sum(self.hidden_sizes[i] for i in self.output_layers)
-
-    # -- optimizers: one per layer, no head ----------------------------------------
-    def configure_training(
-        self, *, learning_rate: float, alpha: float = 0.0, reset: bool = True
-    ) -> None:
-        if self._optimizers is None or reset:
-            self._optimizers = [
-                _adam(layer.parameters(), learning_rate, alpha) for layer in self.layers
-            ]
-        self.set_learning_rate(learning_rate)
-
-    def set_learning_rate(self, learning_rate: float) -> None:
-        for opt in self._optimizers:
-            for group in opt.param_groups:
-                group["lr"] = learning_rate
 
     # -- data ----------------------------------------------------------------------
     def positive(self, x: torch.Tensor) -> torch.Tensor:
