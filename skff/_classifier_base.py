@@ -95,13 +95,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                     f"(got only {labels[0]!r})."
                 )
             fitted["classes_"] = labels
-        unseen = np.setdiff1d(np.unique(y), labels)
-        if unseen.size:
-            raise ValueError(
-                f"y has labels {unseen.tolist()} that are not in classes_ "
-                f"{labels.tolist()}."
-            )
-        y_enc = np.searchsorted(labels, y)
+        y_enc = self._encode_labels(y, labels)
         validation = None
         if hold_out:
             X, X_val, y_enc, y_val = train_test_split(
@@ -114,6 +108,18 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             validation = (ArraySource(X_val, device), y_val)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
         return ArraySource(X, device), targets, validation, fitted
+
+    @staticmethod
+    def _encode_labels(y, labels) -> np.ndarray:
+        """Positions of ``y`` in the sorted ``labels``, or a ValueError naming
+        the labels that are not there."""
+        unseen = np.setdiff1d(y, labels)
+        if unseen.size:
+            raise ValueError(
+                f"y has labels {unseen.tolist()} that are not in classes_ "
+                f"{labels.tolist()}."
+            )
+        return np.searchsorted(labels, y)
 
     def _check_loaded_core(self, core) -> None:
         super()._check_loaded_core(core)

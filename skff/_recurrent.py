@@ -8,10 +8,8 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval
-from sklearn.utils.validation import validate_data
 
 from ._classifier_base import BaseFFClassifier
-from ._sources import ArraySource
 from .core import Dynamics, RecurrentFFNet
 
 
@@ -381,31 +379,22 @@ class FFRecurrentClassifier(BaseFFClassifier):
         >>> bool(np.all(clf.classes_[scores.argmax(axis=1)] == clf.predict(X[:5] / 16)))
         True
         """
-        self._check_fitted()
-        X_checked = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        core, device = self.core_, self._core_device()
+        core = self._fitted_state("core_")["core_"]
+        source = self._predict_source(X, core)
+        device = next(core.parameters()).device
         if y is not None:
             y = np.asarray(y)
-            if y.shape != (X_checked.shape[0],):
+            if y.shape != (len(source),):
                 raise ValueError(
-                    f"y must have shape ({X_checked.shape[0]},), one label per sample; "
+                    f"y must have shape ({len(source)},), one label per sample; "
                     f"got {y.shape}."
                 )
-            unseen = np.setdiff1d(y, self.classes_)
-            if unseen.size:
-                raise ValueError(
-                    f"y has labels {unseen.tolist()} that are not in classes_ "
-                    f"{self.classes_.tolist()}."
-                )
-            y_enc = torch.as_tensor(np.searchsorted(self.classes_, y))
-        source = ArraySource(X_checked, device)
+            y_enc = torch.as_tensor(self._encode_labels(y, self.classes_))
         rows = self._chunk_rows(sum(core.hidden_sizes))
         out = []
         with torch.inference_mode():
-            for start in range(0, X_checked.shape[0], rows):
-                idx = torch.arange(start, min(start + rows, X_checked.shape[0]))
+            for start in range(0, len(source), rows):
+                idx = torch.arange(start, min(start + rows, len(source)))
                 labels = None if y is None else y_enc[idx].to(device)
                 traj = core.goodness_trajectory(source.take(idx), labels)
                 out.append(traj.double().cpu().numpy())
