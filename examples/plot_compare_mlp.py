@@ -15,9 +15,6 @@ Times on a shared machine are noisy; the measured full-size comparison is in
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import time
 
 import matplotlib.pyplot as plt
@@ -114,4 +111,4 @@ ax2.bar_label(bars, fmt="%.4f", padding=3)
 ax2.set(xlim=(0.8, 1.02), xlabel="test accuracy", title="After the last epoch")
 ax2.invert_yaxis()
 fig.tight_layout()
-fig.savefig("compare_mlp.png")
+plt.show()

@@ -72,6 +72,7 @@ for c in range(n_classes):
             ax.set_title(f"class {clf.classes_[c]}")
 fig.suptitle("Block 0 filters, one column per class's channel group (red > 0)")
 fig.tight_layout()
+plt.show()
 
 # %%
 # Class goodness maps
@@ -118,6 +119,7 @@ fig.suptitle(
     fontsize=10,
 )
 fig.tight_layout()
+plt.show()
 
 # %%
 # What each block has learned
@@ -151,3 +153,4 @@ ax.set(
     title="Test accuracy of each block on its own and of the readouts",
 )
 fig.tight_layout()
+plt.show()

@@ -23,9 +23,6 @@ CPU thread; see :doc:`/benchmarks` for the full data set.
 # %%
 # Load a subset of the data
 # -------------------------
-import matplotlib
-
-matplotlib.use("Agg")
 import time
 
 import matplotlib.pyplot as plt
@@ -96,7 +93,7 @@ ax2.plot(epochs, test_accuracy, marker="o", color="C3")
 ax2.set(xlabel="epoch", ylabel="test accuracy", title=f"Learning curve, {dataset}")
 ax2.grid(alpha=0.3)
 fig.tight_layout()
-fig.savefig("fashion_mnist_learning_curve.png")
+plt.show()
 
 # %%
 # Goodness of positive and negative data, layer by layer
@@ -172,7 +169,7 @@ for layer in range(n_layers):
     ax.legend(fontsize="small", loc="upper right")
 axes[0, 0].legend(fontsize="small")
 fig.tight_layout()
-fig.savefig("fashion_mnist_goodness.png")
+plt.show()
 
 for name, g in [
     ("positive", positive),
@@ -196,4 +193,4 @@ ax.bar(range(n_classes), errors / np.maximum(support, 1), color="C1")
 ax.set_xticks(range(n_classes), class_names, rotation=30, ha="right")
 ax.set(ylabel="error rate", title="Test errors by true class")
 fig.tight_layout()
-fig.savefig("fashion_mnist_errors.png")
+plt.show()

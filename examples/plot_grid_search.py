@@ -17,9 +17,6 @@ interacts with torch's threads).
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import time
 
 import matplotlib.pyplot as plt
@@ -102,7 +99,7 @@ ax2.set(
 )
 ax2.legend()
 fig.tight_layout()
-fig.savefig("grid_search.png")
+plt.show()
 
 # %%
 # With only 10 epochs the small learning rates have not converged yet: the

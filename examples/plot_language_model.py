@@ -8,9 +8,6 @@ continue a prompt.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -42,7 +39,7 @@ plt.plot(losses[:, -1], "--", label="softmax head")
 plt.xlabel("epoch")
 plt.ylabel("local loss")
 plt.legend()
-plt.savefig("language_model_training.png")
+plt.show()
 
 # %%
 print(

@@ -17,9 +17,6 @@ comparison after multiplying every pixel column by its own factor between
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import time
 
 import matplotlib.pyplot as plt
@@ -103,7 +100,7 @@ ConfusionMatrixDisplay.from_estimator(
 )
 ax2.set_title("StandardScaler, mixed units: test confusion matrix")
 fig.tight_layout()
-fig.savefig("pipeline.png")
+plt.show()
 
 # %%
 # The pipeline is one estimator

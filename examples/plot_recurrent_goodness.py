@@ -14,9 +14,6 @@ average scores the labels: the true label should come out on top there.
 """
 
 # %%
-import matplotlib
-
-matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -71,7 +68,7 @@ for col, i in enumerate(images):
 axes[1, 0].legend(fontsize="small")
 fig.suptitle("Goodness of the recurrent network over its iterations")
 fig.tight_layout()
-fig.savefig("recurrent_goodness.png")
+plt.show()
 
 # %%
 # Over the whole test set: mean goodness of the true label and of the best

@@ -1,4 +1,5 @@
-"""The ``skff`` command line: ``python -m skff demo`` or the ``skff`` console script.
+"""The ``skff`` command line: ``python -m skff demo`` or the ``skff`` console script
+(``skff --version`` prints the installed version).
 
 ``skff/__main__.py`` only calls :func:`main`; the ``skff`` entry point in
 ``pyproject.toml`` is ``skff._cli:main``.
@@ -7,6 +8,8 @@
 import argparse
 import sys
 import time
+
+from ._version import __version__
 
 
 def _demo(args) -> int:
@@ -212,6 +215,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="skff", description="Forward-Forward networks as scikit-learn estimators."
     )
+    parser.add_argument("--version", action="version", version=f"skff {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser(
         "demo",

@@ -1,15 +1,21 @@
 """The epoch loop shared by every estimator: learning-rate schedule, shuffling,
 divergence checks with rollback, early stopping with the best weights kept,
-and the progress bar."""
+and the progress report of ``verbose``."""
 
 from __future__ import annotations
 
 import importlib
 import sys
+import time
 
 import numpy as np
 import torch
 from tqdm.auto import tqdm
+
+# tqdm.auto has already imported tqdm.autonotebook (without its notebook-mode
+# warning); its tqdm is the widget class in a Jupyter kernel, else tqdm.std's
+from tqdm.autonotebook import tqdm as _notebook_or_std_tqdm
+from tqdm.std import tqdm as _std_tqdm
 
 from ._device import autocast, generators, is_allocation_failure
 from .exceptions import DivergenceError
@@ -70,16 +76,82 @@ class EarlyStopping:
         return self._no_improve >= self.patience
 
 
+def _is_terminal(stream) -> bool:
+    """Whether ``stream`` is an interactive terminal (False when it has no
+    ``isatty`` or is closed)."""
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError, OSError):
+        return False
+
+
+class EpochProgress:
+    """What ``verbose`` shows after every epoch, on ``sys.stderr``.
+
+    In a terminal or a Jupyter notebook (where ``tqdm.auto`` chose its widget)
+    a progress bar; elsewhere (a log file, a pipe, a CI log) one plain line per
+    epoch with the losses and the epoch's time in seconds, since a bar's
+    carriage-return updates would run together into one line there.
+
+    Parameters
+    ----------
+    name : str
+        The estimator's name, at the start of every line.
+    n_epochs : int
+        Epochs this call trains at most.
+    first_epoch : int
+        Number of the first epoch of this call (from 1; later ``partial_fit``
+        calls continue the count).
+    enabled : bool
+        False shows nothing.
+    """
+
+    def __init__(self, name: str, n_epochs: int, first_epoch: int, enabled: bool):
+        self.name, self.n_epochs, self.epoch = name, n_epochs, first_epoch - 1
+        self.last_epoch = first_epoch - 1 + n_epochs
+        self.stream = sys.stderr
+        self.bar, self.lines = None, False
+        if enabled:
+            in_notebook = _notebook_or_std_tqdm is not _std_tqdm
+            if in_notebook or _is_terminal(self.stream):
+                self.bar = tqdm(
+                    total=n_epochs, desc=name, unit="epoch", file=self.stream
+                )
+            else:
+                self.lines = True
+
+    def update(self, summary: str, seconds: float) -> None:
+        """Report one completed epoch: ``summary`` (the losses) and its time."""
+        self.epoch += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(summary, refresh=False)
+            self.bar.update(1)
+        elif self.lines:
+            count = str(self.epoch)
+            if self.n_epochs > 1:
+                count += f"/{self.last_epoch}"
+            print(
+                f"{self.name} epoch {count}: {summary} time={seconds:.2f}s",
+                file=self.stream,
+                flush=True,
+            )
+
+    def close(self) -> None:
+        """End the progress bar, if any."""
+        if self.bar is not None:
+            self.bar.close()
+
+
 def run_epochs(
     est, core, source, y, n_epochs: int, *, history, validation=None
 ) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
     ``est`` is the estimator: its parameters set the batch size, schedule,
-    precision, patience and progress bar. ``history`` (with ``seed``,
-    ``n_iter_``, ``loss_curve_``, ``validation_scores_`` and
-    ``best_validation_score_``) is extended as epochs complete. ``y`` holds
-    the int64 targets aligned with ``source``;
+    precision, patience and progress report (:class:`EpochProgress`).
+    ``history`` (with ``seed``, ``n_iter_``, ``loss_curve_``,
+    ``validation_scores_`` and ``best_validation_score_``) is extended as
+    epochs complete. ``y`` holds the int64 targets aligned with ``source``;
     ``validation`` an optional ``(source, y)`` pair scored after each epoch by
     ``est._validation_score(core, source, y)``.
     """
@@ -93,10 +165,11 @@ def run_epochs(
         names.append("head")
     patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
     stopping = EarlyStopping(est.tol, patience, history.best_validation_score_)
-    bar = tqdm(total=n_epochs, desc=name, unit="epoch", disable=not est.verbose)
+    progress = EpochProgress(name, n_epochs, history.n_iter_ + 1, bool(est.verbose))
     core.train()
     try:
         for epoch in range(n_epochs):
+            started = time.perf_counter()
             core.set_learning_rate(
                 learning_rate_at(
                     epoch, n_epochs, est.learning_rate_init, est.learning_rate
@@ -138,8 +211,7 @@ def run_epochs(
                 postfix += f" val={score:.4f}"
                 stop = stopping.update(score, core)
                 history.best_validation_score_ = stopping.best
-            bar.set_postfix_str(postfix, refresh=False)
-            bar.update(1)
+            progress.update(postfix, time.perf_counter() - started)
             if stop:
                 break
     except (torch.OutOfMemoryError, RuntimeError) as exc:
@@ -149,7 +221,7 @@ def run_epochs(
             device, "; the model keeps the weights of the last completed batch"
         ) from exc
     finally:
-        bar.close()
+        progress.close()
         core.eval()
     if stopping.best_state is not None:
         core.load_state_dict(stopping.best_state)

@@ -1,7 +1,11 @@
 """The ``skff`` command line."""
 
+import subprocess
+import sys
+
 import pytest
 
+import skff
 from skff.__main__ import main
 
 
@@ -11,6 +15,25 @@ def test_help_lists_commands(capsys):
     assert exit_info.value.code == 0
     out = capsys.readouterr().out
     assert all(cmd in out for cmd in ("demo", "bench", "lm"))
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"skff {skff.__version__}\n"
+
+
+def test_python_m_skff_version():
+    done = subprocess.run(
+        [sys.executable, "-m", "skff", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == f"skff {skff.__version__}\n"
 
 
 def test_bench_table(capsys):
