@@ -1,4 +1,5 @@
-"""Schematic of one Forward-Forward training step (drawn for the user guide).
+"""Schematic of one Forward-Forward training step and of the three readouts
+(drawn for the user guide).
 
 Run by the ``.. plot::`` directive of matplotlib while the documentation is
 built; nothing is trained here.
@@ -36,9 +37,9 @@ def arrow(ax, start, end, style="-|>", ls="-", color="0.2", text=None, dx=0.12):
         ax.text(mx + dx, my, text, ha="left", va="center", fontsize=9, color=color)
 
 
-fig, ax = plt.subplots(figsize=(10, 7.6))
+fig, ax = plt.subplots(figsize=(10, 9.4))
 ax.set_xlim(0, 10)
-ax.set_ylim(0.6, 10)
+ax.set_ylim(-1.5, 10)
 ax.axis("off")
 
 # inputs
@@ -61,9 +62,10 @@ box(
     NEG,
 )
 
+# layers are numbered from 0, as in loss_curve_ and the progress bar
 layer_x, good_x, loss_x = 3.3, 6.3, 8.75
 ys = [7.4, 4.6]
-for i, y in enumerate(ys, start=1):
+for i, y in enumerate(ys):
     box(
         ax,
         layer_x,
@@ -71,7 +73,7 @@ for i, y in enumerate(ys, start=1):
         3.4,
         1.0,
         f"layer {i}\n$h_{i} = \\mathrm{{ReLU}}(W_{i}\\, a_{i} + b_{i})$"
-        + ("\n($a_1$: the input row)" if i == 1 else ""),
+        + ("\n($a_0$: the input row)" if i == 0 else ""),
         LAYER,
     )
     box(
@@ -122,7 +124,7 @@ arrow(
     ax,
     (layer_x, ys[0] - 0.5),
     (layer_x, ys[1] + 0.5),
-    text="$a_2 = h_1 / \\mathrm{rms}(h_1)$, detached:\n"
+    text="$a_1 = h_0 / \\mathrm{rms}(h_0)$, detached:\n"
     "only the direction passes on,\nno gradient flows back",
     dx=0.45,
 )
@@ -130,26 +132,62 @@ ax.plot([layer_x - 0.25, layer_x + 0.25], [6.0, 6.0], color="#b85450", lw=2.5)
 arrow(
     ax,
     (layer_x, ys[1] - 0.5),
-    (layer_x, 2.95),
-    text="$h_2 / \\mathrm{rms}(h_2)$ to the next layer (if any)",
+    (layer_x, 3.25),
+    text="$h_1 / \\mathrm{rms}(h_1)$ to the next layer (if any)",
     dx=0.4,
 )
 
-# readout
+# prediction: the three readouts
+ax.text(
+    5.0,
+    2.95,
+    "prediction: predict_proba by readout",
+    ha="center",
+    va="center",
+    fontsize=10.5,
+    fontweight="bold",
+)
+read_y, both_y = 1.75, -0.55
 box(
     ax,
-    5.0,
+    2.55,
+    read_y,
+    4.7,
     1.6,
-    9.0,
-    1.5,
-    'prediction, readout="goodness": for every label $k$ run $[\\,x,\\ '
-    "\\mathrm{onehot}(k)\\,]$ and score\n"
-    "$s_k(x) = \\sum_{\\ell} g_\\ell(x, k)$, "
-    "$\\quad p(k \\mid x) = \\mathrm{softmax}_k(s_k(x))$\n"
-    'readout="softmax": one pass with a neutral label, a linear softmax '
-    "head on the normalized activities",
+    'readout="goodness"\n'
+    "for every label $k$, run $[\\,x,\\ \\mathrm{onehot}(k)\\,]$:\n"
+    "$s_k(x) = \\beta \\sum_{\\ell} g_\\ell(x, k)$  ($\\beta$: symba_scale)\n"
+    "$p_{\\mathrm{good}}(k \\mid x) = \\mathrm{softmax}_k(s_k(x))$",
     READ,
     size=9.5,
 )
+box(
+    ax,
+    7.45,
+    read_y,
+    4.7,
+    1.6,
+    'readout="softmax"\n'
+    "one pass with the neutral label\n"
+    "(label_strength / $K$ in every slot); a linear head\n"
+    "on the normalized activities: $p_{\\mathrm{soft}}(k \\mid x)$",
+    READ,
+    size=9.5,
+)
+box(
+    ax,
+    5.0,
+    both_y,
+    7.6,
+    1.05,
+    'readout="both" (default of FFClassifier): the normalized geometric mean\n'
+    "$\\log p = \\mathrm{log\\,softmax}\\left(\\frac{1}{2}\\,"
+    "(\\log p_{\\mathrm{good}} + \\log p_{\\mathrm{soft}})\\right)$, "
+    "$\\ p \\propto \\sqrt{p_{\\mathrm{good}}\\, p_{\\mathrm{soft}}}$",
+    READ,
+    size=9.5,
+)
+arrow(ax, (2.55, read_y - 0.8), (4.0, both_y + 0.55))
+arrow(ax, (7.45, read_y - 0.8), (6.0, both_y + 0.55))
 ax.set_title("One Forward-Forward training step on a mini-batch", fontsize=12)
 fig.tight_layout()
