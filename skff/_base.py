@@ -3,21 +3,29 @@ warm-start checks, chunked prediction and the probability readouts.
 
 Each estimator subclasses :class:`BaseFF` and fills its hooks:
 
-``_fit_data(X, y, *, warm, classes, device, hold_out, seed)``
-    Validate the input; return the training source and its targets, an optional
-    validation ``(source, targets)`` pair, and the fitted attributes the data
-    defines (``classes_``, a vocabulary), published when ``fit`` ends.
+``_fit_data(X, y, *, warm, classes, device, hold_out, seed, **fit_params)``
+    Validate the input; return the training source and its targets (int64
+    labels, or :class:`WeightedTargets` when the rows carry weights), an
+    optional validation ``(source, targets)`` pair (or ``(source, targets,
+    weights)``), and the fitted attributes the data defines (``classes_``, a
+    vocabulary), published when ``fit`` ends. ``fit_params`` are the extra
+    arguments of ``fit`` (the classifiers' ``sample_weight``).
 ``_build_core(fitted, seed)``
     A new core (:mod:`skff.core`) for those attributes.
 ``_configure_core(core)``
     Give the core the estimator's current settings (the base sets the
     objective; the recurrent classifier also sets its dynamics).
-``_validation_score(core, source, targets)``
+``_validation_score(core, source, targets[, weights])``
     The early-stopping score, higher is better.
+
+The estimators whose networks are stacks of layers read their widths from
+:meth:`BaseFF._layer_sizes` (``hidden_layer_sizes``, or ``n_layers`` layers
+of ``hidden_size`` units).
 """
 
 from __future__ import annotations
 
+import inspect
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -70,6 +78,26 @@ def check_input_scale(X: Any) -> None:
         )
 
 
+def _comparable(value: Any) -> Any:
+    """A parameter value that compares by content: sequences (lists, tuples,
+    arrays) as lists."""
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_comparable(v) for v in value]
+    return value
+
+
+@dataclass
+class WeightedTargets:
+    """Training targets whose rows carry weights (returned by ``_fit_data``).
+
+    ``labels`` holds the int64 label of every row, ``weights`` its float32
+    weight; the cores make every loss of a mini-batch a weighted mean over
+    its rows."""
+
+    labels: torch.Tensor
+    weights: torch.Tensor
+
+
 @dataclass
 class _History:
     """A fit's record, kept aside until it is published."""
@@ -93,6 +121,11 @@ class BaseFF(PersistenceMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "n_layers": [Interval(Integral, 1, None, closed="left")],
         "hidden_size": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": [
+            None,
+            "array-like",
+            Interval(Integral, 1, None, closed="left"),
+        ],
         "loss": [StrOptions({"symba", "logistic"})],
         "goodness": [StrOptions({"mean", "sum"})],
         "threshold": [Interval(Real, None, None, closed="neither")],
@@ -123,7 +156,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
 
     #: Parameters that shape the network or its input: a warm start or
     #: ``partial_fit`` continues the same network, so they may not change.
-    _fixed_on_warm_start: tuple = ("n_layers", "hidden_size")
+    _fixed_on_warm_start: tuple = ("n_layers", "hidden_size", "hidden_layer_sizes")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -147,12 +180,69 @@ class BaseFF(PersistenceMixin, BaseEstimator):
     def _configure_core(self, core) -> None:
         core.set_objective(self._objective())
 
+    @classmethod
+    def _param_defaults(cls) -> dict:
+        """The default of every constructor parameter."""
+        params = inspect.signature(cls.__init__).parameters
+        return {name: p.default for name, p in params.items() if name != "self"}
+
+    def _layer_sizes(self) -> list:
+        """The width of every hidden layer.
+
+        ``hidden_layer_sizes`` when it is given (an int is one layer), else
+        ``n_layers`` layers of ``hidden_size`` units. ``n_layers`` and
+        ``hidden_size`` left at their defaults give way to
+        ``hidden_layer_sizes``; changed to values that contradict it
+        (another number of layers, another width), they raise a ValueError
+        naming both.
+        """
+        given = self.hidden_layer_sizes
+        if given is None:
+            return [int(self.hidden_size)] * int(self.n_layers)
+        sizes = [given] if isinstance(given, Integral) else given
+        try:
+            sizes = list(sizes)
+        except TypeError:
+            sizes = []
+        if not sizes or not all(
+            isinstance(h, Integral) and not isinstance(h, bool) and h >= 1
+            for h in sizes
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a positive integer or a non-empty "
+                f"sequence of positive integers, got {given!r}."
+            )
+        sizes = [int(h) for h in sizes]
+        defaults = self._param_defaults()
+        clashes = []
+        if self.n_layers != defaults["n_layers"] and self.n_layers != len(sizes):
+            clashes.append(f"n_layers={self.n_layers!r}")
+        if self.hidden_size != defaults["hidden_size"] and any(
+            h != self.hidden_size for h in sizes
+        ):
+            clashes.append(f"hidden_size={self.hidden_size!r}")
+        if clashes:
+            raise ValueError(
+                f"hidden_layer_sizes={given!r} contradicts {' and '.join(clashes)}. "
+                "hidden_layer_sizes sets every layer's width; leave n_layers and "
+                "hidden_size at their defaults (or give them values that agree "
+                "with it), or set hidden_layer_sizes=None to use them."
+            )
+        return sizes
+
     # -- the fit template ----------------------------------------------------------
     def _check_warm_start(self) -> None:
         built = getattr(self, "_built_with", None)
         if built is None:  # saved by skff 0.1.0: only the core's shapes are known
             return
-        changed = [k for k in self._fixed_on_warm_start if getattr(self, k) != built[k]]
+        # a model saved before a parameter existed was built with its default
+        defaults = self._param_defaults()
+        built = {k: built.get(k, defaults[k]) for k in self._fixed_on_warm_start}
+        changed = [
+            k
+            for k in self._fixed_on_warm_start
+            if _comparable(getattr(self, k)) != _comparable(built[k])
+        ]
         if changed:
             was = ", ".join(f"{k}={built[k]!r}" for k in changed)
             raise ValueError(
@@ -161,15 +251,18 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 "Set warm_start=False to train a new one."
             )
 
-    def _fit(self, X, y, *, incremental: bool, classes=None):
+    def _fit(self, X, y, *, incremental: bool, classes=None, **fit_params):
         """Validate, build or reuse the core, train it, publish the result.
 
         ``incremental`` is ``partial_fit``: one epoch, the optimizers kept, no
         hold-out. A fit is *warm* when a core exists and ``warm_start`` or
-        ``incremental`` asks to continue it. The fitted attributes are
+        ``incremental`` asks to continue it. ``fit_params`` (the classifiers'
+        ``sample_weight``) go to ``_fit_data``. The fitted attributes are
         published together when training ends, so predicting from another
         thread meanwhile uses the previous model whole.
         """
+        if "hidden_layer_sizes" in self._get_param_names():
+            self._layer_sizes()  # contradictory sizes fail before any state changes
         warm = hasattr(self, "core_") and (incremental or self.warm_start)
         if warm:
             self._check_warm_start()
@@ -184,6 +277,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             device=device,
             hold_out=self.early_stopping and not incremental,
             seed=seed,
+            **fit_params,
         )
         if warm:
             core = self.core_.to(device)
@@ -209,6 +303,9 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             alpha=self.alpha,
             reset=not incremental or not core.is_configured,
         )
+        weights = None
+        if isinstance(targets, WeightedTargets):
+            targets, weights = targets.labels, targets.weights
         try:
             run_epochs(
                 self,
@@ -218,6 +315,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 1 if incremental else self.max_iter,
                 validation=validation,
                 history=record,
+                weights=weights,
             )
         except (KeyboardInterrupt, DivergenceError, MemoryError) as exc:
             # keep what was learned, if anything was, and let the caller
@@ -240,8 +338,11 @@ class BaseFF(PersistenceMixin, BaseEstimator):
     _size_params: tuple = ("hidden_size", "n_layers")
 
     def _memory_error(self, device, detail: str = "") -> MemoryError:
-        sizes = ", ".join(f"{k}={getattr(self, k)!r}" for k in self._size_params)
-        names = " or ".join(self._size_params)
+        params = self._size_params
+        if getattr(self, "hidden_layer_sizes", None) is not None:
+            params = ("hidden_layer_sizes",)  # it sets the widths
+        sizes = ", ".join(f"{k}={getattr(self, k)!r}" for k in params)
+        names = " or ".join(params)
         return MemoryError(
             f"{type(self).__name__} with {sizes} and batch_size={self.batch_size} "
             f"does not fit in the memory of {device}{detail}. Lower batch_size "

@@ -19,9 +19,17 @@ class FFClassifier(BaseFFClassifier):
     Parameters
     ----------
     n_layers : int, default=2
-        Number of hidden layers.
+        Number of hidden layers (with ``hidden_layer_sizes=None``).
     hidden_size : int, default=500
-        Width of each hidden layer.
+        Width of each hidden layer (with ``hidden_layer_sizes=None``).
+    hidden_layer_sizes : array-like of int, int or None, default=None
+        Width of every hidden layer, e.g. ``(500, 200)``, as in
+        :class:`~sklearn.neural_network.MLPClassifier` (an int is one layer).
+        ``None`` builds ``n_layers`` layers of ``hidden_size`` units. When it
+        is given it sets the layers, and ``n_layers`` and ``hidden_size``
+        must stay at their defaults or agree with it (``n_layers ==
+        len(hidden_layer_sizes)``, every width equal to ``hidden_size``);
+        otherwise ``fit`` raises a ``ValueError``.
     loss : {"symba", "logistic"}, default="symba"
         Local loss. ``"logistic"`` is Hinton's ``sigmoid(goodness - threshold)``
         likelihood; ``"symba"`` the symmetric pairwise loss
@@ -68,6 +76,12 @@ class FFClassifier(BaseFFClassifier):
     readout_skip_first : bool, default=False
         Leave the first layer out of both readouts (Hinton's choice for deeper
         nets).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying the
+        ``sample_weight`` of ``fit``: every loss of a mini-batch is the
+        weighted mean of its rows' losses. ``"balanced"`` weighs each class
+        by ``n_samples / (n_classes * count)``, with the (weighted) counts of
+        ``y`` (not available in ``partial_fit``). None: every class weighs 1.
     alpha : float, default=0.0
         L2 penalty (weight decay) of every layer's optimizer.
     learning_rate_init : float, default=0.01
@@ -168,6 +182,7 @@ class FFClassifier(BaseFFClassifier):
         n_layers=2,
         hidden_size=500,
         *,
+        hidden_layer_sizes=None,
         loss="symba",
         goodness="mean",
         threshold=2.0,
@@ -179,6 +194,7 @@ class FFClassifier(BaseFFClassifier):
         peer_normalization=0.0,
         readout="both",
         readout_skip_first=False,
+        class_weight=None,
         alpha=0.0,
         learning_rate_init=0.01,
         learning_rate="linear",
@@ -196,6 +212,7 @@ class FFClassifier(BaseFFClassifier):
     ):
         self.n_layers = n_layers
         self.hidden_size = hidden_size
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.loss = loss
         self.goodness = goodness
         self.threshold = threshold
@@ -207,6 +224,7 @@ class FFClassifier(BaseFFClassifier):
         self.peer_normalization = peer_normalization
         self.readout = readout
         self.readout_skip_first = readout_skip_first
+        self.class_weight = class_weight
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -226,7 +244,7 @@ class FFClassifier(BaseFFClassifier):
         return FFNet(
             self.n_features_in_,
             len(fitted["classes_"]),
-            [self.hidden_size] * self.n_layers,
+            self._layer_sizes(),
             label_injection=self.label_injection,
             readout_skip_first=self.readout_skip_first,
             objective=self._objective(),

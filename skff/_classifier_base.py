@@ -1,27 +1,46 @@
-"""What both Forward-Forward classifiers share: label handling, fit /
-partial_fit / warm_start, early-stopping scores and the probability readouts.
+"""What the Forward-Forward classifiers share: label handling, sample and
+class weights, fit / partial_fit / warm_start, early-stopping scores and the
+readouts (probabilities and decision function).
 
 Subclasses define ``__init__`` (their parameters) and ``_build_core``.
 """
 
 from __future__ import annotations
 
+from numbers import Real
+
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
 from sklearn.model_selection import train_test_split
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import BaseFF, check_input_scale
+from ._base import BaseFF, WeightedTargets, check_input_scale
 from ._sources import ArraySource
 from ._typing import Self, fit_context
 from .exceptions import ModelFormatError
 
 
 class BaseFFClassifier(ClassifierMixin, BaseFF):
-    """Shared machinery of FFClassifier and FFRecurrentClassifier."""
+    """Shared machinery of FFClassifier, FFRecurrentClassifier and
+    FFConvClassifier.
+
+    Row weights (``sample_weight`` times the ``class_weight`` of the row's
+    label) act on every local loss and on the softmax head: each loss of a
+    mini-batch is the weighted mean ``sum(w_i * loss_i) / sum(w_i)`` over its
+    rows, a row's negatives carrying its weight (as ``MLPClassifier`` weighs
+    its mini-batches). Only the ratios of weights within a mini-batch matter,
+    so weights that are all equal change nothing and are not applied.
+    """
+
+    _parameter_constraints: dict = {
+        **BaseFF._parameter_constraints,
+        "class_weight": [dict, StrOptions({"balanced"}), None],
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -30,7 +49,9 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
 
     # -- fitting -------------------------------------------------------------------
     @fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X: ArrayLike, y: ArrayLike) -> Self:
+    def fit(
+        self, X: ArrayLike, y: ArrayLike, sample_weight: ArrayLike | None = None
+    ) -> Self:
         """Train the network on ``(X, y)``.
 
         Parameters
@@ -40,17 +61,27 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             standardized). Sparse matrices are densified one batch at a time.
         y : array-like of shape (n_samples,)
             Class labels.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample, multiplied by the
+            ``class_weight`` of its label. Every loss of a mini-batch is the
+            weighted mean of its rows' losses (a sample's negatives carry its
+            weight); with early stopping, the validation accuracy is weighted
+            by the held-out samples' weights. None: every sample weighs 1.
 
         Returns
         -------
         self : FFClassifier
             The fitted classifier.
         """
-        return self._fit(X, y, incremental=False)
+        return self._fit(X, y, incremental=False, sample_weight=sample_weight)
 
     @fit_context(prefer_skip_nested_validation=True)
     def partial_fit(
-        self, X: ArrayLike, y: ArrayLike, classes: ArrayLike | None = None
+        self,
+        X: ArrayLike,
+        y: ArrayLike,
+        classes: ArrayLike | None = None,
+        sample_weight: ArrayLike | None = None,
     ) -> Self:
         """Train for one epoch on ``(X, y)``, keeping the current weights.
 
@@ -63,6 +94,10 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         classes : array-like of shape (n_classes,), default=None
             Every class that will ever be seen; required on the first call,
             ignored afterwards.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample, as in :meth:`fit`. Weights
+            act within each mini-batch, so they weigh samples of one call
+            against each other, not one call against another.
 
         Returns
         -------
@@ -71,9 +106,74 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         """
         if not hasattr(self, "core_") and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")
-        return self._fit(X, y, classes=classes, incremental=True)
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: one call "
+                "sees only part of the data, not its class frequencies. Compute "
+                "them on a large enough sample of the targets with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', "
+                "classes=classes, y=y) and pass the resulting {class: weight} "
+                "dict as class_weight."
+            )
+        return self._fit(
+            X, y, classes=classes, incremental=True, sample_weight=sample_weight
+        )
 
-    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed):
+    def _row_weights(self, X, y, labels, sample_weight) -> np.ndarray | None:
+        """Each row's weight, ``sample_weight`` times the ``class_weight`` of
+        its label, scaled so that the largest is 1; None when every row weighs
+        the same (weights act only relative to each other within a batch)."""
+        if sample_weight is None and self.class_weight is None:
+            return None
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True
+        )
+        cw = self.class_weight
+        if isinstance(cw, dict):
+            known = set(labels.tolist())
+            unknown = [k for k in cw if k not in known]
+            if unknown:
+                raise ValueError(
+                    f"class_weight has labels {unknown} that are not in classes_ "
+                    f"{labels.tolist()}."
+                )
+            bad = {
+                k: v
+                for k, v in cw.items()
+                if isinstance(v, bool)
+                or not isinstance(v, Real)
+                or not (np.isfinite(v) and v >= 0)
+            }
+            if bad:
+                raise ValueError(
+                    f"class_weight must map classes to finite numbers >= 0; got {bad}."
+                )
+            classes = labels
+            per_class = compute_class_weight(cw, classes=classes, y=y)
+        elif cw == "balanced":  # by the (weighted) class frequencies of y
+            classes = np.unique(y)
+            with np.errstate(divide="ignore"):
+                per_class = compute_class_weight(
+                    cw, classes=classes, y=y, sample_weight=weights
+                )
+        if cw is not None:
+            with np.errstate(invalid="ignore"):
+                # a class whose samples all weigh 0 has an infinite balanced
+                # weight: its rows stay at 0
+                scaled = weights * np.asarray(per_class)[np.searchsorted(classes, y)]
+            weights = np.where(weights > 0, scaled, 0.0)
+        if not np.any(weights > 0):
+            raise ValueError(
+                "sample_weight and class_weight give every sample a zero weight; "
+                "at least one weight must be non-zero."
+            )
+        if np.all(weights == weights[0]):
+            return None
+        return weights / weights.max()
+
+    def _fit_data(
+        self, X, y, *, warm, classes, device, hold_out, seed, sample_weight=None
+    ):
         X, y = validate_data(
             self,
             X,
@@ -96,17 +196,39 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 )
             fitted["classes_"] = labels
         y_enc = self._encode_labels(y, labels)
+        weights = self._row_weights(X, y, labels, sample_weight)
+        if weights is not None and not warm and classes is None:
+            weighted = np.unique(y[weights > 0])
+            if len(weighted) < 2:
+                raise ValueError(
+                    f"{type(self).__name__} can't train when only one class has "
+                    f"samples of non-zero weight (got only {weighted[0]!r})."
+                )
         validation = None
         if hold_out:
-            X, X_val, y_enc, y_val = train_test_split(
-                X,
-                y_enc,
+            arrays = [X, y_enc] if weights is None else [X, y_enc, weights]
+            parts = train_test_split(
+                *arrays,
                 test_size=self.validation_fraction,
                 random_state=seed,
                 stratify=y_enc,
             )
+            X, X_val, y_enc, y_val = parts[:4]
             validation = (ArraySource(X_val, device), y_val)
+            if weights is not None:
+                weights, weights_val = parts[4:]
+                if not np.any(weights_val > 0):
+                    raise ValueError(
+                        "The sample weights of the validation set held out for "
+                        "early stopping are all zero; use another random_state "
+                        "or a larger validation_fraction."
+                    )
+                validation += (weights_val,)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
+        if weights is not None:
+            targets = WeightedTargets(
+                targets, torch.as_tensor(weights, dtype=torch.float32)
+            )
         return ArraySource(X, device), targets, validation, fitted
 
     @staticmethod
@@ -130,9 +252,13 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 f"but its network reads {core.n_features} features."
             )
 
-    def _validation_score(self, core, source, y_val) -> float:
+    def _validation_score(self, core, source, y_val, weights=None) -> float:
+        """Accuracy on the held-out rows (weighted by their weights)."""
         logp = self._log_proba(core, source)
-        return float((logp.argmax(axis=1) == y_val).mean())
+        correct = logp.argmax(axis=1) == y_val
+        if weights is None:
+            return float(correct.mean())
+        return float(np.average(correct, weights=weights))
 
     # -- prediction ----------------------------------------------------------------
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
@@ -182,6 +308,27 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             Probabilities, columns in the order of ``classes_``; rows sum to 1.
         """
         return np.exp(self.predict_log_proba(X))
+
+    def decision_function(self, X: ArrayLike) -> np.ndarray:
+        """Confidence scores of the chosen ``readout``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            With two classes, the log-odds of ``classes_[1]`` against
+            ``classes_[0]`` (positive where ``classes_[1]`` is predicted);
+            with more, the log-probabilities of :meth:`predict_log_proba`.
+            :meth:`predict` returns the class of the highest score.
+        """
+        log_proba, _ = self._predict_log_proba(X)
+        if log_proba.shape[1] == 2:
+            return log_proba[:, 1] - log_proba[:, 0]
+        return log_proba
 
     def predict(self, X: ArrayLike) -> np.ndarray:
         """Most probable class of each sample.

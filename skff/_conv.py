@@ -59,6 +59,12 @@ peer_normalization
         blocks; ``"softmax"``: a linear softmax head trained on the blocks'
         (detached, average-pooled, RMS-normalized) outputs; ``"both"``: their
         normalized geometric mean.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying the
+        ``sample_weight`` of ``fit``, as in :class:`FFClassifier`: every loss
+        of a mini-batch (each block's and the head's) is the weighted mean of
+        its rows' losses. ``"balanced"`` weighs each class by ``n_samples /
+        (n_classes * count)`` (not available in ``partial_fit``).
     alpha, learning_rate_init, learning_rate, max_iter, batch_size
         Optimization, as in :class:`FFClassifier` (Adam per block).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
@@ -149,6 +155,7 @@ peer_normalization
         n_negatives=1,
         peer_normalization=0.0,
         readout="both",
+        class_weight=None,
         alpha=0.0,
         learning_rate_init=0.001,
         learning_rate="linear",
@@ -178,6 +185,7 @@ peer_normalization
         self.n_negatives = n_negatives
         self.peer_normalization = peer_normalization
         self.readout = readout
+        self.class_weight = class_weight
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate

@@ -65,9 +65,15 @@ class FFLanguageModel(DensityMixin, BaseFF):
     context_size : int, default=10
         Number of preceding characters the model reads.
     n_layers : int, default=2
-        Number of hidden layers.
+        Number of hidden layers (with ``hidden_layer_sizes=None``).
     hidden_size : int, default=500
-        Width of each hidden layer.
+        Width of each hidden layer (with ``hidden_layer_sizes=None``).
+    hidden_layer_sizes : array-like of int, int or None, default=None
+        Width of every hidden layer, e.g. ``(1000, 500)`` (an int is one
+        layer). ``None`` builds ``n_layers`` layers of ``hidden_size`` units.
+        When it is given it sets the layers, and ``n_layers`` and
+        ``hidden_size`` must stay at their defaults or agree with it;
+        otherwise ``fit`` raises a ``ValueError``.
     lowercase : bool, default=False
         Lower-case the text before anything else.
     alphabet : str or None, default=None
@@ -164,6 +170,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         n_layers=2,
         hidden_size=500,
         *,
+        hidden_layer_sizes=None,
         lowercase=False,
         alphabet=None,
         loss="symba",
@@ -193,6 +200,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self.context_size = context_size
         self.n_layers = n_layers
         self.hidden_size = hidden_size
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.lowercase = lowercase
         self.alphabet = alphabet
         self.loss = loss
@@ -257,7 +265,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
 
         With ``warm_start=True`` and a fitted model, the vocabulary is kept
         and training continues; ``context_size``, ``n_layers``,
-        ``hidden_size``, ``lowercase`` and ``alphabet`` may then not change.
+        ``hidden_size``, ``hidden_layer_sizes``, ``lowercase`` and
+        ``alphabet`` may then not change.
 
         Parameters
         ----------
@@ -304,7 +313,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         return FFNet(
             self.context_size * n_tokens,
             n_tokens,
-            [self.hidden_size] * self.n_layers,
+            self._layer_sizes(),
             objective=self._objective(),
             seed=seed,
         )

@@ -36,9 +36,17 @@ class FFRecurrentClassifier(BaseFFClassifier):
     Parameters
     ----------
     n_layers : int, default=2
-        Number of hidden layers.
+        Number of hidden layers (with ``hidden_layer_sizes=None``).
     hidden_size : int, default=256
-        Width of each hidden layer.
+        Width of each hidden layer (with ``hidden_layer_sizes=None``).
+    hidden_layer_sizes : array-like of int, int or None, default=None
+        Width of every hidden layer from the bottom (input side) to the top
+        (label side), e.g. ``(256, 128)``; each layer's bottom-up and
+        top-down weights take the widths of its neighbours. ``None`` builds
+        ``n_layers`` layers of ``hidden_size`` units. When it is given it
+        sets the layers, and ``n_layers`` and ``hidden_size`` must stay at
+        their defaults or agree with it; otherwise ``fit`` raises a
+        ``ValueError``.
     n_iterations : int, default=8
         Synchronous iterations after the bottom-up pass (Hinton used 8).
         Iterations after the end of ``goodness_window`` cannot affect training
@@ -107,6 +115,12 @@ class FFRecurrentClassifier(BaseFFClassifier):
         (detached) normalized states averaged over the window; ``"both"`` is
         their normalized geometric mean (the mean of the two
         log-probabilities, renormalized).
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, ``{label: weight}``, multiplying the
+        ``sample_weight`` of ``fit``: every loss of a mini-batch is the
+        weighted mean of its rows' losses. ``"balanced"`` weighs each class
+        by ``n_samples / (n_classes * count)``, with the (weighted) counts of
+        ``y`` (not available in ``partial_fit``). None: every class weighs 1.
     alpha : float, default=0.0
         L2 penalty (weight decay) of every layer's optimizer.
     learning_rate_init : float, default=0.01
@@ -226,6 +240,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         n_layers=2,
         hidden_size=256,
         *,
+        hidden_layer_sizes=None,
         n_iterations=8,
         damping=0.3,
         goodness_window=(2, 4),
@@ -239,6 +254,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         n_negatives=3,
         peer_normalization=0.0,
         readout="goodness",
+        class_weight=None,
         alpha=0.0,
         learning_rate_init=0.01,
         learning_rate="linear",
@@ -256,6 +272,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
     ):
         self.n_layers = n_layers
         self.hidden_size = hidden_size
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.n_iterations = n_iterations
         self.damping = damping
         self.goodness_window = goodness_window
@@ -269,6 +286,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         self.n_negatives = n_negatives
         self.peer_normalization = peer_normalization
         self.readout = readout
+        self.class_weight = class_weight
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
         self.learning_rate = learning_rate
@@ -310,7 +328,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         return RecurrentFFNet(
             self.n_features_in_,
             len(fitted["classes_"]),
-            [self.hidden_size] * self.n_layers,
+            self._layer_sizes(),
             objective=self._objective(),
             dynamics=self._dynamics(),
             input_scale=fitted["input_scale_"],

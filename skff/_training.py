@@ -143,7 +143,7 @@ class EpochProgress:
 
 
 def run_epochs(
-    est, core, source, y, n_epochs: int, *, history, validation=None
+    est, core, source, y, n_epochs: int, *, history, validation=None, weights=None
 ) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
@@ -153,13 +153,17 @@ def run_epochs(
     ``validation_scores_`` and ``best_validation_score_``) is extended as
     epochs complete. ``y`` holds the int64 targets aligned with ``source``;
     ``validation`` an optional ``(source, y)`` pair scored after each epoch by
-    ``est._validation_score(core, source, y)``.
+    ``est._validation_score(core, source, y)``. ``weights`` (optional, one
+    float per row of ``source``) go to ``core.train_step(..., weight=...)``
+    with each mini-batch.
     """
     name = type(est).__name__
     device = source.device
     n = len(source)
     batch_size = min(est.batch_size, n)
     y = y.to(device)
+    if weights is not None:
+        weights = weights.to(device)
     names = [f"layer {i}" for i in range(len(core.layers))]
     if getattr(core, "head", None) is not None:  # a readout head trains too
         names.append("head")
@@ -184,8 +188,11 @@ def run_epochs(
                 idx = order[start : start + batch_size]
                 xb = source.take(idx)
                 yb = y[idx.to(device)]
+                kwargs = {}
+                if weights is not None:
+                    kwargs["weight"] = weights[idx.to(device)]
                 with autocast(est.precision, device):
-                    step_losses = core.train_step(xb, yb, gen_dev)
+                    step_losses = core.train_step(xb, yb, gen_dev, **kwargs)
                 total += step_losses.float() * len(idx)
             losses = (total / n).cpu().numpy().astype(float)
             if not np.all(np.isfinite(losses)):

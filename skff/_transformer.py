@@ -37,9 +37,15 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     Parameters
     ----------
     n_layers : int, default=2
-        Number of hidden layers.
+        Number of hidden layers (with ``hidden_layer_sizes=None``).
     hidden_size : int, default=500
-        Width of each hidden layer.
+        Width of each hidden layer (with ``hidden_layer_sizes=None``).
+    hidden_layer_sizes : array-like of int, int or None, default=None
+        Width of every hidden layer, e.g. ``(1000, 500)`` (an int is one
+        layer). ``None`` builds ``n_layers`` layers of ``hidden_size`` units.
+        When it is given it sets the layers, and ``n_layers`` and
+        ``hidden_size`` must stay at their defaults or agree with it;
+        otherwise ``fit`` raises a ``ValueError``.
     negatives : {"hybrid", "self_contrastive", "corrupt"}, \
             default="self_contrastive"
         How negative rows are made, afresh for every mini-batch.
@@ -57,8 +63,8 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         the number of features: the shape hybrid masks are smooth in.
     output_layers : list of int or None, default=None
         Indices of the layers whose activities ``transform`` returns, in that
-        order. None: all but the first when ``n_layers > 1`` (Hinton's choice),
-        else the only layer.
+        order. None: all but the first when there are several layers
+        (Hinton's choice), else the only layer.
     loss : {"symba", "logistic"}, default="symba"
         Local loss: ``"symba"`` is ``softplus(-symba_scale * (g_pos - g_neg))``
         with each real row paired with its own negative; ``"logistic"`` is
@@ -176,13 +182,14 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         "input_shape": [tuple, list, None],
         "output_layers": [list, tuple, None],
     }
-    _fixed_on_warm_start = ("n_layers", "hidden_size", "negatives", "input_shape")
+    _fixed_on_warm_start = (*BaseFF._fixed_on_warm_start, "negatives", "input_shape")
 
     def __init__(
         self,
         n_layers=2,
         hidden_size=500,
         *,
+        hidden_layer_sizes=None,
         negatives="self_contrastive",
         input_shape=None,
         output_layers=None,
@@ -208,6 +215,7 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     ):
         self.n_layers = n_layers
         self.hidden_size = hidden_size
+        self.hidden_layer_sizes = hidden_layer_sizes
         self.negatives = negatives
         self.input_shape = input_shape
         self.output_layers = output_layers
@@ -254,10 +262,12 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         super()._configure_core(core)
 
     def _check_settings(self, n_features: int) -> None:
-        """Fail on a bad ``input_shape`` or ``output_layers`` before any state
-        changes."""
+        """Fail on a bad ``input_shape``, layer sizes or ``output_layers``
+        before any state changes."""
         UnsupervisedFFNet._check_shape(self.input_shape, n_features)
-        UnsupervisedFFNet.check_output_layers(self.output_layers, self.n_layers)
+        UnsupervisedFFNet.check_output_layers(
+            self.output_layers, len(self._layer_sizes())
+        )
 
     # -- fitting -------------------------------------------------------------------
     @fit_context(prefer_skip_nested_validation=True)
@@ -327,7 +337,7 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     def _build_core(self, fitted: dict, seed: int) -> UnsupervisedFFNet:
         return UnsupervisedFFNet(
             self.n_features_in_,
-            [self.hidden_size] * self.n_layers,
+            self._layer_sizes(),
             negatives=self.negatives,
             input_shape=self.input_shape,
             output_layers=self.output_layers,

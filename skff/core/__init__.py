@@ -4,10 +4,12 @@ Nothing in this subpackage imports scikit-learn. A core is a small
 :class:`torch.nn.Module` (a :class:`LocalTrainingCore`) with the interface the
 estimators rely on:
 
-``train_step(x, y, generator)``
+``train_step(x, y, generator, weight=None)``
     One mini-batch of Forward-Forward training; every layer updates from its own
-    loss right after its own forward pass. Returns a 1-D tensor of losses (one per
-    layer, then the readout head's when the core has one).
+    loss right after its own forward pass. ``weight`` (one float per row, the
+    classifiers' cores) makes every loss a weighted mean over the rows. Returns
+    a 1-D tensor of losses (one per layer, then the readout head's when the
+    core has one).
 ``label_logits(x)`` / ``head_logits(x)``
     Scores for every class: per-label goodness, or the one-pass softmax head.
 ``objective`` / ``set_objective(objective)``

@@ -39,7 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import ff_loss, goodness, rms_normalize, take_rows
+from .functional import ff_loss, goodness, rms_normalize, take_rows, weighted_mean
 from .layers import LinearHead
 from .local_training import LocalTrainingCore
 from .objective import Objective
@@ -293,10 +293,11 @@ class ConvFFNet(LocalTrainingCore):
                 g = g * h[0, 0].numel()
         return g
 
-    def _peer_penalty(self, i: int, h_pos: torch.Tensor) -> torch.Tensor:
-        """Pull each channel's running mean activity toward the block's mean."""
+    def _peer_penalty(self, i: int, h_pos: torch.Tensor, weight=None) -> torch.Tensor:
+        """Pull each channel's running mean activity toward the block's mean
+        (the mean over rows weighted by ``weight`` when it is given)."""
         buf = self.peer_means[i]
-        mean = h_pos.float().flatten(2).mean(dim=2).mean(dim=0)
+        mean = self.row_mean(h_pos.float().flatten(2).mean(dim=2), weight)
         running = 0.9 * buf + 0.1 * mean
         buf.copy_(running.detach())
         return (running - running.mean()).pow(2).mean()
@@ -375,15 +376,17 @@ class ConvFFNet(LocalTrainingCore):
 
     # -- training ----------------------------------------------------------------------
     def train_step(
-        self, x: torch.Tensor, y: torch.Tensor, generator=None
+        self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
     ) -> torch.Tensor:
         """One mini-batch of layer-local training; returns the losses of each
-        block and of the head (1-D tensor)."""
+        block and of the head (1-D tensor). ``weight`` (one float per row,
+        optional) makes every loss a weighted mean over the rows; a row's
+        negatives carry its weight."""
         if self.label_mode == "channelwise":
-            return self._train_channelwise(self._image(x), y)
-        return self._train_input(self._image(x), y, generator)
+            return self._train_channelwise(self._image(x), y, weight)
+        return self._train_input(self._image(x), y, generator, weight)
 
-    def _train_channelwise(self, x, y):
+    def _train_channelwise(self, x, y, weight=None):
         obj = self.objective
         losses, hs = [], []
         h = x
@@ -391,17 +394,22 @@ class ConvFFNet(LocalTrainingCore):
             inp = h.detach() if i == 0 else _rms_normalize_sample(h.detach())
             h = layer(inp)
             g = self.class_goodness(i, h)
-            loss = F.cross_entropy(obj.logit_scale * g, y)
+            if weight is None:
+                loss = F.cross_entropy(obj.logit_scale * g, y)
+            else:
+                loss = weighted_mean(
+                    F.cross_entropy(obj.logit_scale * g, y, reduction="none"), weight
+                )
             if obj.peer_normalization > 0:
-                loss = loss + obj.peer_normalization * self._peer_penalty(i, h)
+                loss = loss + obj.peer_normalization * self._peer_penalty(i, h, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
             hs.append(h.detach())
-        head_loss, _ = self.update_head(self._features(hs), y)
+        head_loss, _ = self.update_head(self._features(hs), y, weight)
         losses.append(head_loss)
         return torch.stack(losses)
 
-    def _train_input(self, x, y, generator):
+    def _train_input(self, x, y, generator, weight=None):
         obj = self.objective
         n = x.shape[0]
         part = self._input_part(x)
@@ -410,7 +418,7 @@ class ConvFFNet(LocalTrainingCore):
             neutral = maps.detach().mean(dim=0, keepdim=True).expand(n, -1)
             hs = self._propagate(self._first_block(part.detach(), neutral))
             feats = self._features(hs)
-        head_loss, probs = self.update_head(feats, y)
+        head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
         k = y_neg.shape[0] // n
         add = torch.cat([take_rows(maps, y), take_rows(maps, y_neg)])
@@ -426,9 +434,12 @@ class ConvFFNet(LocalTrainingCore):
                 kind=obj.loss,
                 threshold=obj.threshold,
                 symba_scale=obj.symba_scale,
+                weight=weight,
             )
             if obj.peer_normalization > 0:
-                loss = loss + obj.peer_normalization * self._peer_penalty(i, h[:n])
+                loss = loss + obj.peer_normalization * self._peer_penalty(
+                    i, h[:n], weight
+                )
             self.update_layer(i, loss)
             losses.append(loss.detach())
         losses.append(head_loss)

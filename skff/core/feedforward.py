@@ -161,7 +161,7 @@ class FFNet(LocalTrainingCore):
 
     # -- training ------------------------------------------------------------------
     def train_step(
-        self, x: torch.Tensor, y: torch.Tensor, generator=None
+        self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
     ) -> torch.Tensor:
         """One mini-batch of Forward-Forward training.
 
@@ -169,7 +169,9 @@ class FFNet(LocalTrainingCore):
         and gives the class probabilities that hard negatives are drawn from; then
         each layer sees positives (true label) and negatives (``n_negatives``
         wrong labels each) in one batch, takes one step on its own loss, and
-        hands its detached, normalized activities to the next layer.
+        hands its detached, normalized activities to the next layer. ``weight``
+        (one float per row, optional) makes every loss a weighted mean over
+        the rows; a row's negatives carry its weight.
 
         Returns the losses of each layer and of the head (1-D tensor).
         """
@@ -177,7 +179,7 @@ class FFNet(LocalTrainingCore):
         part = self._input_part(x)
         with torch.no_grad():
             feats = self.neutral_features(x, part.detach())
-        head_loss, probs = self.update_head(feats, y)
+        head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
 
         cols = self._label_columns()
@@ -191,7 +193,7 @@ class FFNet(LocalTrainingCore):
         for i, layer in enumerate(self.layers):
             if i > 0:
                 h = layer(rms_normalize(h.detach()))
-            loss = self.layer_loss(i, h, n)
+            loss = self.layer_loss(i, h, n, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
         losses.append(head_loss)

@@ -42,6 +42,20 @@ def goodness(h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
     raise ValueError(f"unknown goodness {kind!r}; expected one of {GOODNESS}")
 
 
+def weighted_mean(values: torch.Tensor, weight: torch.Tensor | None) -> torch.Tensor:
+    """Mean of ``values`` (shape ``(n,)`` or ``(n, k)``) over their rows, row
+    ``i`` counting ``weight[i]`` times: ``sum_i w_i l_i / sum_i w_i`` (averaged
+    over the ``k`` columns). ``None`` is the plain mean. Rows of zero weight
+    contribute nothing; a batch whose weights are all zero has mean 0 (and no
+    gradient), not NaN."""
+    if weight is None:
+        return values.mean()
+    w = weight.to(values.dtype)
+    per_row = values.reshape(values.shape[0], -1).mean(dim=1)
+    total = w.sum().clamp_min(torch.finfo(w.dtype).tiny)
+    return (per_row * w).sum() / total
+
+
 def ff_loss(
     g_pos: torch.Tensor,
     g_neg: torch.Tensor,
@@ -49,11 +63,14 @@ def ff_loss(
     kind: str = "logistic",
     threshold: float = 2.0,
     symba_scale: float = 4.0,
+    weight: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Local Forward-Forward loss of one layer.
 
     ``g_pos`` has shape ``(n,)``; ``g_neg`` has shape ``(n,)`` or ``(n, k)``:
-    ``k`` negatives for each positive.
+    ``k`` negatives for each positive. ``weight`` (shape ``(n,)``, optional)
+    weights each positive and the negatives made from it alike: the loss is
+    then a weighted mean over the rows (see :func:`weighted_mean`).
 
     ``logistic``: ``p(positive) = sigmoid(g - threshold)``; the loss is the mean
     negative log-likelihood over the positive and over the negative rows.
@@ -65,13 +82,14 @@ def ff_loss(
     """
     if kind == "logistic":
         return 0.5 * (
-            F.softplus(threshold - g_pos).mean() + F.softplus(g_neg - threshold).mean()
+            weighted_mean(F.softplus(threshold - g_pos), weight)
+            + weighted_mean(F.softplus(g_neg - threshold), weight)
         )
     if kind == "symba":
         if g_neg.dim() == 1 or g_neg.shape[1] == 1:
-            return F.softplus(
-                -symba_scale * (g_pos - g_neg.reshape(g_pos.shape))
-            ).mean()
+            return weighted_mean(
+                F.softplus(-symba_scale * (g_pos - g_neg.reshape(g_pos.shape))), weight
+            )
         z = -symba_scale * (g_pos.unsqueeze(1) - g_neg)
-        return torch.logsumexp(F.pad(z, (1, 0)), dim=1).mean()
+        return weighted_mean(torch.logsumexp(F.pad(z, (1, 0)), dim=1), weight)
     raise ValueError(f"unknown loss {kind!r}; expected one of {LOSSES}")

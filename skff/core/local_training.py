@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import ff_loss, goodness
+from .functional import ff_loss, goodness, weighted_mean
 from .negatives import hardest_wrong_labels, sample_wrong_labels, uniform_wrong_labels
 from .objective import Objective
 
@@ -134,10 +134,15 @@ class LocalTrainingCore(nn.Module):
                 group["lr"] = learning_rate
 
     # -- the local objective -------------------------------------------------------
-    def layer_loss(self, i: int, h: torch.Tensor, n_pos: int) -> torch.Tensor:
+    def layer_loss(
+        self, i: int, h: torch.Tensor, n_pos: int, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
         """Loss of layer ``i`` on activities ``h``: positives in the first
         ``n_pos`` rows, then their negatives in blocks of ``n_pos`` rows, each
-        block paired row by row with the positives."""
+        block paired row by row with the positives. ``weight`` (``n_pos``
+        values, optional) weights each positive and its negatives: the loss
+        and the peer-normalization means are then weighted means over the
+        rows."""
         obj = self.objective
         g = goodness(h, obj.goodness)
         loss = ff_loss(
@@ -146,17 +151,28 @@ class LocalTrainingCore(nn.Module):
             kind=obj.loss,
             threshold=obj.threshold,
             symba_scale=obj.symba_scale,
+            weight=weight,
         )
         if obj.peer_normalization > 0:
             # pull each unit's running mean activity toward the layer's mean
             # activity, reviving dead units and calming hysterical ones
             buf = self.peer_means[i]
-            running = 0.9 * buf + 0.1 * h[:n_pos].mean(dim=0)
+            running = 0.9 * buf + 0.1 * self.row_mean(h[:n_pos], weight)
             loss = (
                 loss + obj.peer_normalization * (running - running.mean()).pow(2).mean()
             )
             buf.copy_(running.detach())
         return loss
+
+    @staticmethod
+    def row_mean(h: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
+        """Mean of the rows of ``h`` (over its first dimension), each row
+        counting its ``weight`` when one is given (all-zero weights give 0)."""
+        if weight is None:
+            return h.mean(dim=0)
+        w = weight.to(torch.float32).reshape(-1, *([1] * (h.dim() - 1)))
+        total = w.sum().clamp_min(torch.finfo(torch.float32).tiny)
+        return (h.float() * w).sum(dim=0) / total
 
     def update_layer(self, i: int, loss: torch.Tensor) -> None:
         """One local optimizer step for layer ``i``; no gradient leaves it."""
@@ -165,11 +181,20 @@ class LocalTrainingCore(nn.Module):
         loss.backward()
         opt.step()
 
-    def update_head(self, features: torch.Tensor, y: torch.Tensor) -> tuple:
-        """Train the linear softmax head on detached features; return its loss
-        and its (detached) class probabilities."""
+    def update_head(
+        self,
+        features: torch.Tensor,
+        y: torch.Tensor,
+        weight: torch.Tensor | None = None,
+    ) -> tuple:
+        """Train the linear softmax head on detached features (its
+        cross-entropy a weighted mean over the rows when ``weight`` is given);
+        return its loss and its (detached) class probabilities."""
         logits = self.head(features.detach())
-        loss = F.cross_entropy(logits, y)
+        if weight is None:
+            loss = F.cross_entropy(logits, y)
+        else:
+            loss = weighted_mean(F.cross_entropy(logits, y, reduction="none"), weight)
         self._head_optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self._head_optimizer.step()

@@ -321,7 +321,7 @@ class RecurrentFFNet(LocalTrainingCore):
 
     # -- training ------------------------------------------------------------------
     def train_step(
-        self, x: torch.Tensor, y: torch.Tensor, generator=None
+        self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
     ) -> torch.Tensor:
         """One mini-batch of recurrent Forward-Forward training.
 
@@ -330,7 +330,9 @@ class RecurrentFFNet(LocalTrainingCore):
         positives (true label) and negatives (``n_negatives`` wrong labels
         each) run as one batch of ``(1 + n_negatives) n`` rows; each layer
         pools its loss over the goodness window and takes one optimizer step on
-        it.
+        it. ``weight`` (one float per row, optional) makes every loss a
+        weighted mean over the rows; a row's negatives, and its states at every
+        step of the window, carry its weight.
 
         Returns the losses of each layer and of the head (1-D tensor).
         """
@@ -343,7 +345,7 @@ class RecurrentFFNet(LocalTrainingCore):
             feats = self._window_features(
                 x_in.detach(), self._neutral_top(), [h.detach() for h in states]
             )
-        head_loss, probs = self.update_head(feats, y)
+        head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
 
         window = [[] for _ in self.layers]
@@ -369,7 +371,8 @@ class RecurrentFFNet(LocalTrainingCore):
             # loss compares them pairwise)
             blocks = [[h[j * n : (j + 1) * n] for h in hs] for j in range(reps)]
             h = torch.cat([b for block in blocks for b in block])
-            loss = self.layer_loss(i, h, n * len(hs))
+            w = None if weight is None else weight.repeat(len(hs))
+            loss = self.layer_loss(i, h, n * len(hs), w)
             self.update_layer(i, loss)
             losses.append(loss.detach())
         losses.append(head_loss)

@@ -358,6 +358,17 @@ PARAMETER_CASES = [
     (dict(n_layers=-1), InvalidParameterError, "n_layers", ESTIMATORS),
     (dict(hidden_size=0), InvalidParameterError, "hidden_size", ESTIMATORS),
     (dict(hidden_size=-3), InvalidParameterError, "hidden_size", ESTIMATORS),
+    (
+        dict(hidden_layer_sizes=2.5),
+        InvalidParameterError,
+        "hidden_layer_sizes",
+        ESTIMATORS,
+    ),
+    (dict(hidden_layer_sizes=(8, 0)), ValueError, "hidden_layer_sizes", ESTIMATORS),
+    (dict(hidden_layer_sizes=()), ValueError, "hidden_layer_sizes", ESTIMATORS),
+    (dict(hidden_layer_sizes=["8"]), ValueError, "hidden_layer_sizes", ESTIMATORS),
+    (dict(class_weight="auto"), InvalidParameterError, "class_weight", CLASSIFIERS),
+    (dict(class_weight={0: np.inf}), ValueError, "class_weight", CLASSIFIERS),
     (dict(batch_size=0), InvalidParameterError, "batch_size", ESTIMATORS),
     (dict(max_iter=2.5), InvalidParameterError, "max_iter", ESTIMATORS),
     (

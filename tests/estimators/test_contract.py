@@ -85,8 +85,24 @@ TRANSFORMERS = [
 ]
 
 
+# Weighted training is a weighted mean of the losses within each shuffled
+# mini-batch; a row repeated k times instead changes how many mini-batches an
+# epoch has, which rows share them and every random draw after, so the two fits
+# agree in expectation only, not to the tolerance of these checks.
+_REPEATS_ARE_NOT_WEIGHTS = (
+    "stochastic mini-batch training: repeating rows changes the mini-batches "
+    "and the random draws, so weighted and repeated fits differ beyond the "
+    "check's tolerance"
+)
+
+
 def expected_failed_checks(estimator):
-    return {}
+    if isinstance(estimator, FFTransformer):
+        return {}
+    return {
+        "check_sample_weight_equivalence_on_dense_data": _REPEATS_ARE_NOT_WEIGHTS,
+        "check_sample_weight_equivalence_on_sparse_data": _REPEATS_ARE_NOT_WEIGHTS,
+    }
 
 
 @parametrize_with_checks(

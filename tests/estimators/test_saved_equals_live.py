@@ -49,6 +49,7 @@ FAST = {
 ALTERNATIVE = {
     "n_layers": 3,
     "hidden_size": 6,
+    "hidden_layer_sizes": (7, 5),
     "loss": "logistic",
     "goodness": "sum",
     "threshold": 1.0,
@@ -60,6 +61,7 @@ ALTERNATIVE = {
     "peer_normalization": 0.03,
     "readout": "goodness",
     "readout_skip_first": True,
+    "class_weight": {0: 1.0, 1: 2.0, 2: 0.5},
     "alpha": 1e-4,
     "learning_rate_init": 0.003,
     "learning_rate": "constant",
@@ -91,6 +93,9 @@ ALTERNATIVE = {
 # parameters that the transformer reads other values of
 TRANSFORMER_OTHER = {"negatives": "self_contrastive", "input_shape": (3, 4)}
 READOUT_OTHER = {FFLanguageModel: "both"}
+# hidden_layer_sizes replaces the shorthand that FAST sets: the shorthand goes
+# back to its defaults (which give way to it) when it is swept
+SHORTHAND = ("n_layers", "hidden_size")
 
 
 def _fit(est, incremental=False):
@@ -138,6 +143,9 @@ def test_saved_model_predicts_like_the_live_one(cls, fast, name, tmp_path, capsy
     else:
         value = ALTERNATIVE[name]
     est = _fit(cls(**fast, warm_start=True, random_state=0, device="cpu"))
+    if name == "hidden_layer_sizes":
+        defaults = cls().get_params()
+        est.set_params(**{k: defaults[k] for k in SHORTHAND})
     est.set_params(**{name: value})
     try:
         _fit(est)  # a warm refit with the changed setting

@@ -35,6 +35,7 @@ METHODS = [
     "fit",
     "partial_fit",
     "predict",
+    "decision_function",
     "predict_proba",
     "predict_log_proba",
     "score",
