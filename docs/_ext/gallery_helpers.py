@@ -10,6 +10,8 @@ ORDER = [
     "plot_grid_search.py",
     "plot_compare_mlp.py",
     "plot_fashion_mnist.py",
+    "plot_conv_filters.py",
+    "plot_transformer_embedding.py",
     "plot_recurrent_goodness.py",
     "plot_language_model.py",
 ]
