@@ -177,7 +177,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def load_data(args):
-    X_train, X_test, y_train, y_test = load_fashion_mnist(return_X_y=True)
+    X_train, y_train = load_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
     if args.subset is not None:
         X_train, y_train = X_train[: args.subset], y_train[: args.subset]
         X_test, y_test = X_test[: args.subset], y_test[: args.subset]

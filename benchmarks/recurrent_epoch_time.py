@@ -55,7 +55,7 @@ def load(args):
         return (X / 16).astype(np.float32), y
     from skff.datasets import load_fashion_mnist
 
-    X, _, y, _ = load_fashion_mnist(return_X_y=True)
+    X, y = load_fashion_mnist(subset="train", return_X_y=True)
     return X[: args.subset], y[: args.subset]
 
 

@@ -39,7 +39,8 @@ N_TRAIN, N_TEST = 5000, 2000
 try:
     from skff.datasets import FASHION_MNIST_CLASSES, load_fashion_mnist
 
-    X_train, X_test, y_train, y_test = load_fashion_mnist(return_X_y=True)
+    X_train, y_train = load_fashion_mnist(subset="train", return_X_y=True)
+    X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
     rng = np.random.default_rng(0)
     train_idx = rng.choice(len(X_train), N_TRAIN, replace=False)
     test_idx = rng.choice(len(X_test), N_TEST, replace=False)

@@ -85,7 +85,8 @@ def _load_dataset(name: str, subset: int | None):
     else:
         from skff.datasets import load_fashion_mnist
 
-        X_tr, X_te, y_tr, y_te = load_fashion_mnist(return_X_y=True)
+        X_tr, y_tr = load_fashion_mnist(subset="train", return_X_y=True)
+        X_te, y_te = load_fashion_mnist(subset="test", return_X_y=True)
     if subset:
         X_tr, y_tr = X_tr[:subset], y_tr[:subset]
         X_te, y_te = X_te[:subset], y_te[:subset]

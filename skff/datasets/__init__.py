@@ -13,6 +13,15 @@ Loader                                 Debian/Ubuntu package
 
 :func:`load_default_text` needs no package: it uses the Python documentation
 topics shipped with every CPython installation (``pydoc_data.topics``).
+
+Without the Debian/Ubuntu package, :func:`load_fashion_mnist` reads the four
+IDX files of the Fashion-MNIST release (folder ``data/fashion`` of
+https://github.com/zalandoresearch/fashion-mnist) from any directory, given as
+``data_home`` or in the environment variable ``SKFF_FASHION_MNIST_DIR``.  It
+returns a :class:`~sklearn.utils.Bunch` (``data``, ``target``, ``images``,
+...) or ``(data, target)``, like scikit-learn's loaders; the text loaders
+return plain text (a str, or a list of str for :func:`load_default_text`).
+
 :func:`make_aesop_strings` turns any text into the fixed-length strings over a
 30-symbol alphabet used for the "Aesop's fables" sequence experiment in
 Hinton's Forward-Forward paper, and :func:`split_text` makes a contiguous

@@ -34,10 +34,12 @@ def load_bible_kjv(*, path: str | os.PathLike[str] | None = None) -> str:
     Returns
     -------
     text : str
-        The 31,102 verses from Genesis 1:1 to Revelation 22:21, one verse per
-        line (joined with ``"\\n"``, no trailing newline), without verse
-        references or book/chapter headings; runs of spaces inside a verse are
-        squeezed to one.  About 4.0 million ASCII characters.
+        The whole Bible as one plain string (a text corpus: no Bunch, no
+        samples and no target): the 31,102 verses from Genesis 1:1 to
+        Revelation 22:21, one verse per line (joined with ``"\\n"``, no
+        trailing newline), without verse references or book/chapter
+        headings; runs of spaces inside a verse are squeezed to one.  About
+        4.0 million ASCII characters.
 
     Raises
     ------

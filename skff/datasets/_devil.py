@@ -112,12 +112,13 @@ def load_devils_dictionary(*, path: str | os.PathLike[str] | None = None) -> str
     Returns
     -------
     text : str
-        About 380,000 characters of ASCII text.  Line endings are ``"\\n"``,
-        trailing blanks are removed from every line, runs of blank lines are
-        squeezed to one blank line (paragraphs and entries are separated by
-        exactly one blank line) and the original hard line wrapping and
-        indentation (quoted verse, right-aligned attributions) are kept.  No
-        trailing newline.
+        The whole dictionary as one plain string (a text corpus: no Bunch,
+        no samples and no target), about 380,000 ASCII characters.  Line
+        endings are ``"\\n"``, trailing blanks are removed from every line,
+        runs of blank lines are squeezed to one blank line (paragraphs and
+        entries are separated by exactly one blank line) and the original
+        hard line wrapping and indentation (quoted verse, right-aligned
+        attributions) are kept.  No trailing newline.
 
     Raises
     ------

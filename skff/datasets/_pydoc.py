@@ -18,7 +18,8 @@ def load_default_text() -> list[str]:
     Returns
     -------
     documents : list of str
-        One document per topic, sorted by topic key for determinism.  Each
+        The corpus as a plain list of strings (no Bunch and no target), one
+        document per topic, sorted by topic key for determinism.  Each
         document is lightly normalized: line endings become ``"\\n"``,
         trailing blanks are stripped from every line, runs of spaces *after*
         a line's leading indentation are squeezed to one space (indentation,
