@@ -38,6 +38,18 @@ UNSUPERVISED_NEGATIVES = ("hybrid", "self_contrastive", "corrupt")
 BLUR_STEPS = 6
 
 
+def layer_normalize(h: torch.Tensor) -> torch.Tensor:
+    """Center every row of ``h`` on its mean, then RMS-normalize it (layer
+    normalization without gain or bias).
+
+    What a layer hands on and what :meth:`UnsupervisedFFNet.features` returns.
+    Without the centering, the next layer reads non-negative ReLU activities
+    and, like the first layer on raw pixels, loses most of its units within
+    an epoch.
+    """
+    return rms_normalize(h - h.mean(dim=1, keepdim=True))
+
+
 def other_rows(n: int, shape, generator=None, device=None) -> torch.Tensor:
     """Indices of rows other than their own: ``(i + s) % n`` with ``s``
     uniform in ``1..n-1`` for every entry of ``shape`` (whose first dimension
@@ -75,10 +87,12 @@ class UnsupervisedFFNet(LocalTrainingCore):
     """ReLU layers trained with Forward-Forward on real rows (positives) and
     negative rows made from them, with no labels and no readout head.
 
-    Each layer's input is the previous layer's output, detached and
-    RMS-normalized; every layer minimizes its own loss (the objective's
-    ``loss``: SymBa pairs each real row with its own negative, the logistic
-    loss uses the threshold). The objective's label settings are unused.
+    Rows are first centered on a fixed offset (:meth:`set_input_offset`, the
+    training mean); each later layer's input is the previous layer's output,
+    detached and layer-normalized (:func:`layer_normalize`); every layer
+    minimizes its own loss (the objective's ``loss``: SymBa pairs each real
+    row with its own negative, the logistic loss uses the threshold). The
+    objective's label settings are unused.
 
     Parameters
     ----------
@@ -93,7 +107,7 @@ class UnsupervisedFFNet(LocalTrainingCore):
         the hybrid masks are smooth in (None: along the features).
     output_layers : sequence of int or None
         Layers whose normalized activities :meth:`features` concatenates
-        (None: all but the first when there are several layers).
+        (None: all of them).
     objective : Objective or dict, optional
         The local objective.
     seed : int
@@ -137,6 +151,27 @@ class UnsupervisedFFNet(LocalTrainingCore):
             FFLinear(sizes[i], sizes[i + 1], gen) for i in range(len(hidden_sizes))
         )
         self._register_peer_means(self.hidden_sizes)
+        self.register_buffer("input_offset", torch.zeros(self.n_features))
+
+    def set_input_offset(self, offset) -> None:
+        """Subtract ``offset`` (one value per feature, typically the training
+        mean) from every row before the first layer.
+
+        Pixels and counts are non-negative: without centering, most units of
+        the first layer die within an epoch (a unit whose activity is higher
+        on negatives than on real rows is pushed below zero on both and never
+        recovers), and the features lose to a fixed random layer.
+        """
+        offset = torch.as_tensor(offset, dtype=torch.float32)
+        if offset.shape != self.input_offset.shape:
+            raise ValueError(
+                f"offset has shape {tuple(offset.shape)}, expected "
+                f"{tuple(self.input_offset.shape)}"
+            )
+        self.input_offset.copy_(offset.to(self.input_offset.device))
+
+    def _centered(self, x: torch.Tensor) -> torch.Tensor:
+        return x - self.input_offset.to(x.dtype)
 
     @staticmethod
     def _check_shape(shape, n_features: int):
@@ -160,9 +195,9 @@ class UnsupervisedFFNet(LocalTrainingCore):
     @staticmethod
     def check_output_layers(output_layers, n_layers: int) -> list:
         """The layer indices ``output_layers`` names (validated; None: all
-        but the first when there are several layers)."""
+        the layers)."""
         if output_layers is None:
-            return list(range(1 if n_layers > 1 else 0, n_layers))
+            return list(range(n_layers))
         layers = list(output_layers)
         if (
             not layers
@@ -234,15 +269,15 @@ class UnsupervisedFFNet(LocalTrainingCore):
         """Activities of every layer for first-layer inputs ``inputs``."""
         out, h = [], inputs
         for i, layer in enumerate(self.layers):
-            h = layer(h if i == 0 else rms_normalize(h))
+            h = layer(h if i == 0 else layer_normalize(h))
             out.append(h)
         return out
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The RMS-normalized activities of the output layers of real rows
+        """The layer-normalized activities of the output layers of real rows
         ``x``, concatenated, shape ``(n, n_features_out)``."""
-        hs = self.activities(self.positive(x))
-        return torch.cat([rms_normalize(hs[i]) for i in self.output_layers], dim=1)
+        hs = self.activities(self.positive(self._centered(x)))
+        return torch.cat([layer_normalize(hs[i]) for i in self.output_layers], dim=1)
 
     def layer_goodness(self, inputs: torch.Tensor) -> torch.Tensor:
         """Goodness of every layer for first-layer inputs, shape (n, n_layers)."""
@@ -251,12 +286,13 @@ class UnsupervisedFFNet(LocalTrainingCore):
 
     def score(self, x: torch.Tensor) -> torch.Tensor:
         """Goodness of real rows ``x`` summed over the layers."""
-        return self.layer_goodness(self.positive(x)).sum(dim=1)
+        return self.layer_goodness(self.positive(self._centered(x))).sum(dim=1)
 
     def separation(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         """Each layer's loss on real rows ``x`` and negatives made from them
         (no update), shape (n_layers,)."""
         obj = self.objective
+        x = self._centered(x)
         pos = self.layer_goodness(self.positive(x))
         neg = self.layer_goodness(self.negative(x, generator))
         return torch.stack(
@@ -276,15 +312,17 @@ class UnsupervisedFFNet(LocalTrainingCore):
     def train_step(self, x: torch.Tensor, y=None, generator=None) -> torch.Tensor:
         """One mini-batch: each layer sees the real rows and one negative per
         row, takes one step on its own loss, and hands its detached, normalized
-        activities to the next layer. ``y`` is ignored.
+        activities to the next layer. ``y`` is ignored; ``x`` is
+        centered by :meth:`set_input_offset` first, as in every pass.
 
         Returns the loss of each layer (1-D tensor; there is no head).
         """
         n = x.shape[0]
+        x = self._centered(x)
         h = torch.cat([self.positive(x), self.negative(x, generator)])
         losses = []
         for i, layer in enumerate(self.layers):
-            h = layer(h if i == 0 else rms_normalize(h.detach()))
+            h = layer(h if i == 0 else layer_normalize(h.detach()))
             loss = self.layer_loss(i, h, n)
             self.update_layer(i, loss)
             losses.append(loss.detach())

@@ -62,8 +62,8 @@ def test_every_layer_has_its_width(cls):
         shapes = [tuple(layer.weight.shape) for layer in core.layers]
         assert [s[0] for s in shapes] == [9, 5, 7]
         assert [s[1] for s in shapes[1:]] == [9, 5]
-    if cls is FFTransformer:  # all but the first layer
-        assert est.transform(X).shape == (60, 5 + 7)
+    if cls is FFTransformer:  # all the layers
+        assert est.transform(X).shape == (60, 9 + 5 + 7)
     else:
         assert core.head.weight.shape == (core.n_classes, 9 + 5 + 7)
     out = _outputs(est)

@@ -109,7 +109,7 @@ def test_fit_is_deterministic_under_random_state():
 
 @pytest.mark.parametrize(
     "n_layers, output_layers, layers",
-    [(2, None, [1]), (1, None, [0]), (3, None, [1, 2]), (3, [2, 0], [2, 0])],
+    [(2, None, [0, 1]), (1, None, [0]), (3, None, [0, 1, 2]), (3, [2, 0], [2, 0])],
 )
 def test_output_layers_and_feature_names(n_layers, output_layers, layers):
     ff = FFTransformer(
@@ -120,9 +120,10 @@ def test_output_layers_and_feature_names(n_layers, output_layers, layers):
     assert Z.shape == (len(X), 16 * len(layers))
     names = ff.get_feature_names_out()
     assert list(names) == [f"fftransformer{i}" for i in range(Z.shape[1])]
-    # each output layer's block is RMS-normalized
+    # each output layer's block is layer-normalized: zero mean, unit RMS
     for k in range(len(layers)):
         block = Z[:, 16 * k : 16 * (k + 1)]
+        np.testing.assert_allclose(block.mean(axis=1), 0, atol=1e-5)
         np.testing.assert_allclose(np.sqrt((block**2).mean(axis=1)), 1, rtol=1e-4)
 
 
@@ -195,7 +196,8 @@ def test_real_rows_have_more_goodness_than_their_negatives(kind, small_digits):
         device="cpu",
     ).fit(X_tr)
     core = ff.core_
-    xt = torch.as_tensor(X_te, dtype=torch.float32)
+    # the core's passes center rows on the training mean first
+    xt = torch.as_tensor(X_te - ff.mean_, dtype=torch.float32)
     with torch.no_grad():
         neg = core.negative(xt, torch.Generator().manual_seed(0))
         g_neg = core.layer_goodness(neg).sum(dim=1).numpy()
@@ -205,7 +207,8 @@ def test_real_rows_have_more_goodness_than_their_negatives(kind, small_digits):
     )
     assert (g_real > g_neg).mean() > SEPARATED[kind]
     if kind != "self_contrastive":  # negatives in input space: score them directly
-        np.testing.assert_allclose(ff.score_samples(neg.numpy()), g_neg, rtol=1e-5)
+        raw = neg.numpy() + ff.mean_  # back from centered rows
+        np.testing.assert_allclose(ff.score_samples(raw), g_neg, rtol=1e-4, atol=1e-4)
 
 
 def test_digits_pipeline_beats_raw_pixels(digits_split):

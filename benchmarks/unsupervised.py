@@ -1,0 +1,206 @@
+"""Unsupervised features for a linear classifier: FFTransformer against raw
+pixels, random ReLU features of the same width and BernoulliRBM.
+
+Every feature map is followed by the same ``StandardScaler`` and
+``LogisticRegression``; only the classifier sees labels. Run from the
+repository root::
+
+    python benchmarks/unsupervised.py --dataset digits --threads 1
+    python benchmarks/unsupervised.py --dataset fashion_mnist --threads 1
+
+``--holdout 5000`` validates on part of the training set instead of the test
+set (use it to choose settings); ``--param KEY=VALUE`` sets FFTransformer
+parameters (repeatable).
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from _common import add_param_argument, print_provenance, timed
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import train_test_split
+from sklearn.neural_network import BernoulliRBM
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skff import FFTransformer
+from skff.datasets import load_fashion_mnist
+
+MODELS = ("raw", "random", "rbm", "ff")
+
+
+class RandomReLUFeatures(TransformerMixin, BaseEstimator):
+    """A fixed random ReLU layer: ``max(0, X @ W + b)`` with ``W`` drawn from
+    ``N(0, 1 / n_features)`` and ``b`` from ``N(0, 0.1)``; nothing is learned."""
+
+    def __init__(self, n_components=500, random_state=None):
+        self.n_components = n_components
+        self.random_state = random_state
+
+    def fit(self, X, y=None):
+        rng = np.random.RandomState(self.random_state)
+        n = X.shape[1]
+        self.weight_ = rng.normal(0, 1 / np.sqrt(n), (n, self.n_components))
+        self.bias_ = rng.normal(0, 0.1, self.n_components)
+        return self
+
+    def transform(self, X):
+        return np.maximum(X @ self.weight_ + self.bias_, 0)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--dataset", choices=("digits", "fashion_mnist"), default="digits"
+    )
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--random-state", type=int, default=0)
+    parser.add_argument("--models", default=",".join(MODELS))
+    parser.add_argument(
+        "--subset", type=int, default=None, help="first N training (and test) rows"
+    )
+    parser.add_argument(
+        "--holdout",
+        type=int,
+        default=0,
+        help="validate on N rows held out of the training set (the test set "
+        "is not read)",
+    )
+    parser.add_argument("--rbm-iter", type=int, default=20, help="BernoulliRBM n_iter")
+    parser.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="fit FFTransformer once with every layer as output and print the "
+        "linear probe's accuracy on each layer, on all and on all but the first",
+    )
+    add_param_argument(parser, "FFTransformer parameter (repeatable)")
+    return parser.parse_args(argv)
+
+
+def load(args):
+    if args.dataset == "digits":
+        X, y = load_digits(return_X_y=True)
+        X = X / 16.0
+        X_train, X_test, y_train, y_test = train_test_split(
+            X, y, test_size=0.3, stratify=y, random_state=0
+        )
+    else:
+        X_train, y_train = load_fashion_mnist(subset="train", return_X_y=True)
+        X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
+        X_test, y_test = X_test[: args.subset], y_test[: args.subset]
+    X_train, y_train = X_train[: args.subset], y_train[: args.subset]
+    if args.holdout:
+        X_train, X_test, y_train, y_test = train_test_split(
+            X_train,
+            y_train,
+            test_size=args.holdout,
+            stratify=y_train,
+            random_state=args.random_state,
+        )
+    return X_train, X_test, y_train, y_test
+
+
+def probe():
+    """The linear classifier every feature map is followed by."""
+    return [StandardScaler(), LogisticRegression(max_iter=1000)]
+
+
+def per_layer(ff, X_train, X_test, y_train, y_test, split):
+    """The probe's accuracy on each layer's features and on groups of layers,
+    from one fit with every layer as output."""
+    sizes = ff._layer_sizes()
+    ff.set_params(output_layers=list(range(len(sizes))))
+    _, fit_time = timed(ff.fit, X_train)
+    F_train, F_test = ff.transform(X_train), ff.transform(X_test)
+    edges = np.cumsum([0, *sizes])
+    groups = {f"layer {i}": [i] for i in range(len(sizes))}
+    if len(sizes) > 1:
+        groups["all layers"] = list(range(len(sizes)))
+        groups["all but layer 0"] = list(range(1, len(sizes)))
+    print(f"FFTransformer fit: {fit_time:.0f} s")
+    print(f"| negatives | layers used | width | {split} accuracy |")
+    print("|---|---|---|---|")
+    for name, layers in groups.items():
+        cols = np.concatenate([np.arange(edges[i], edges[i + 1]) for i in layers])
+        pipe = make_pipeline(*probe()).fit(F_train[:, cols], y_train)
+        score = pipe.score(F_test[:, cols], y_test)
+        print(
+            f"| {ff.negatives} | {name} | {len(cols)} | {100 * score:.2f}% |",
+            flush=True,
+        )
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started = datetime.now(timezone.utc)
+    X_train, X_test, y_train, y_test = load(args)
+    split = "validation" if args.holdout else "test"
+    image = (1, 8, 8) if args.dataset == "digits" else (1, 28, 28)
+    params = dict(random_state=args.random_state)
+    params.update(args.param)
+    if params.get("input_shape") == "image":
+        params["input_shape"] = image
+    ff = FFTransformer(**params)
+    sizes = ff._layer_sizes()
+    layers = ff.output_layers
+    if layers is None:
+        layers = range(len(sizes))
+    width = sum(sizes[i] for i in layers)
+    print(
+        f"{args.dataset}: {len(X_train)} train, {len(X_test)} {split} rows, "
+        f"{X_train.shape[1]} features; feature width {width}; {ff}",
+        flush=True,
+    )
+    models = {
+        "raw": [],
+        "random": [RandomReLUFeatures(width, random_state=args.random_state)],
+        "rbm": [
+            BernoulliRBM(
+                n_components=width,
+                learning_rate=0.05,
+                n_iter=args.rbm_iter,
+                random_state=args.random_state,
+            )
+        ],
+        "ff": [ff],
+    }
+    names = {
+        "raw": "raw pixels",
+        "random": f"random ReLU features ({width})",
+        "rbm": f"BernoulliRBM ({width})",
+        "ff": f"FFTransformer ({width})",
+    }
+    rows = []
+    with threadpool_limits(limits=args.threads):
+        if args.per_layer:
+            per_layer(ff, X_train, X_test, y_train, y_test, split)
+            print_provenance(args.threads, started)
+            return
+        for name in args.models.split(","):
+            pipe = make_pipeline(*models[name], *probe())
+            _, fit_time = timed(pipe.fit, X_train, y_train)
+            score = pipe.score(X_test, y_test)
+            rows.append((names[name], score, fit_time))
+            print(f"{names[name]}: {100 * score:.2f}% ({fit_time:.0f} s)", flush=True)
+    print()
+    print(f"| features + LogisticRegression | {split} accuracy | fit time (s) |")
+    print("|---|---|---|")
+    for name, score, fit_time in rows:
+        print(f"| {name} | {100 * score:.2f}% | {fit_time:.0f} |")
+    print()
+    print_provenance(args.threads, started)
+
+
+if __name__ == "__main__":
+    main()
