@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
@@ -84,6 +85,33 @@ def _comparable(value: Any) -> Any:
     if isinstance(value, (list, tuple, np.ndarray)):
         return [_comparable(v) for v in value]
     return value
+
+
+def _numpy(values) -> np.ndarray:
+    """A tensor (on any device) or array as a numpy array."""
+    if isinstance(values, torch.Tensor):
+        return values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def fit_temperature(log_proba, y, sample_weight=None) -> float:
+    """The factor ``t`` in ``(0, 1]`` that minimizes the log-loss of
+    ``log_softmax(t * log_proba)`` for the labels ``y`` (column indices),
+    searched on ``log t`` in [-7, 0].
+
+    Temperatures only soften: held-out rows that are all classified right
+    would ask for ever sharper probabilities, which a few rows cannot
+    justify."""
+    rows = np.arange(len(y))
+
+    def loss(log_t):
+        logp = log_softmax(np.exp(log_t) * log_proba, axis=1)[rows, y]
+        return -np.average(logp, weights=sample_weight)
+
+    best = minimize_scalar(loss, bounds=(-7.0, 0.0), method="bounded")
+    # the bounded search stops just inside the bound; loss(0) may be best
+    log_t = 0.0 if loss(0.0) <= best.fun else best.x
+    return float(np.exp(log_t))
 
 
 @dataclass
@@ -331,6 +359,14 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                     )
                 self._publish(core, record, fitted, device)
             raise
+        if "readout" in self._get_param_names():
+            # temperatures from held-out rows; a fit without them (partial_fit,
+            # no early stopping) leaves the readouts as they are
+            fitted["temperatures_"] = (
+                None
+                if validation is None
+                else self._fit_temperatures(core, *validation)
+            )
         self._publish(core, record, fitted, device)
         return self
 
@@ -403,7 +439,15 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         in one step), after :meth:`_check_fitted`."""
         self._check_fitted()
         state = self.__dict__.copy()
-        return {name: state[name] for name in names}
+        # temperatures_ is absent from models saved before it existed
+        return {
+            name: state[name] if name != "temperatures_" else state.get(name)
+            for name in names
+        }
+
+    def _temperatures(self):
+        """The readout temperatures fitted with the model, or None."""
+        return getattr(self, "temperatures_", None)
 
     def _core_device(self) -> torch.device:
         return next(self.core_.parameters()).device
@@ -443,26 +487,50 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 outs.append(np.asarray(out)[: len(idx)])
         return np.concatenate(outs)
 
-    def _log_proba(self, core, source) -> np.ndarray:
-        """Log-probabilities of the classes of every row of ``source``, by
-        ``self.readout``: the per-label goodness, the softmax head, or the
-        normalized geometric mean of the two (the same ranking as their
-        product, better calibrated)."""
-
+    def _readout_parts(self, core, source, readouts) -> dict:
+        """The log-softmax of each named readout's logits (``"goodness"``:
+        per-label goodness, ``"softmax"``: the head) for every row of
+        ``source``."""
         max_pairs = _PREDICT_ELEMENTS // self._pair_elements(core)
+        names = [r for r in ("goodness", "softmax") if r in readouts]
 
         def scores(xb, n_valid):
             parts = []
-            if self.readout in ("goodness", "both"):
+            if "goodness" in names:
                 # the padding rows are not scored with every label
                 logits = core.label_logits(xb, n_valid=n_valid, max_rows=max_pairs)
                 parts.append(log_softmax(logits.double().cpu().numpy(), axis=1))
-            if self.readout in ("softmax", "both"):
+            if "softmax" in names:
                 logits = core.head_logits(xb)
                 parts.append(log_softmax(logits.double().cpu().numpy(), axis=1))
-            return log_softmax(sum(parts) / len(parts), axis=1)
+            return np.concatenate(parts, axis=1)
 
         out = self._map_rows(core, source, scores)
+        return dict(zip(names, np.split(out, len(names), axis=1), strict=True))
+
+    def _fit_temperatures(self, core, source, targets, weights=None) -> dict:
+        """One temperature per readout, fitted on held-out rows: the factor
+        on the readout's log-probabilities that minimizes their (weighted)
+        log-loss. A positive factor keeps every row's ranking of the classes,
+        so calibrated predictions equal uncalibrated ones."""
+        parts = self._readout_parts(core, source, ("goodness", "softmax"))
+        parts["both"] = (parts["goodness"] + parts["softmax"]) / 2
+        y = _numpy(targets).astype(np.int64)
+        w = None if weights is None else _numpy(weights).astype(np.float64)
+        return {name: fit_temperature(logp, y, w) for name, logp in parts.items()}
+
+    def _log_proba(self, core, source, temperatures=None) -> np.ndarray:
+        """Log-probabilities of the classes of every row of ``source``, by
+        ``self.readout``: the per-label goodness, the softmax head, or the
+        normalized geometric mean of the two (the same ranking as their
+        product, better calibrated); each times its fitted temperature when
+        ``temperatures`` (from :meth:`_fit_temperatures`) are given."""
+        wanted = ("goodness", "softmax") if self.readout == "both" else (self.readout,)
+        parts = self._readout_parts(core, source, wanted)
+        out = sum(parts.values()) / len(parts)
+        if temperatures is not None:
+            out = out * temperatures[self.readout]
+        out = log_softmax(out, axis=1)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(
                 f"{type(self).__name__} produced non-finite scores; the model "

@@ -98,6 +98,8 @@ class FFClassifier(BaseFFClassifier):
         Hold out ``validation_fraction`` of the training data (stratified), stop
         when its accuracy has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the best weights.
+        The held-out rows also fit the readouts' temperatures
+        (``temperatures_``).
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping.
     n_iter_no_change : int or "inf", default=10
@@ -138,6 +140,12 @@ class FFClassifier(BaseFFClassifier):
         Validation accuracy after each epoch, with ``early_stopping=True``.
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
+    temperatures_ : dict or None
+        With ``early_stopping=True``, one temperature per readout
+        (``"goodness"``, ``"softmax"``, ``"both"``), fitted on the held-out
+        rows after training: the factor on the readout's log-probabilities
+        that minimizes their log-loss there. It changes the probabilities,
+        never the predicted class. None when the last fit held out no rows.
     core_ : skff.core.FFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

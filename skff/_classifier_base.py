@@ -279,9 +279,11 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
     def _predict_log_proba(self, X) -> tuple:
         """Log-probabilities and the ``classes_`` of the same fitted model
         (a refit in another thread publishes a new one meanwhile)."""
-        fitted = self._fitted_state("core_", "classes_")
+        fitted = self._fitted_state("core_", "classes_", "temperatures_")
         core = fitted["core_"]
-        return self._log_proba(core, self._predict_source(X, core)), fitted["classes_"]
+        source = self._predict_source(X, core)
+        logp = self._log_proba(core, source, fitted["temperatures_"])
+        return logp, fitted["classes_"]
 
     def _predict_source(self, X, core) -> ArraySource:
         """The validated rows of ``X`` on ``core``'s device."""

@@ -90,6 +90,12 @@ peer_normalization
         Validation accuracy after each epoch, with ``early_stopping=True``.
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
+    temperatures_ : dict or None
+        With ``early_stopping=True``, one temperature per readout
+        (``"goodness"``, ``"softmax"``, ``"both"``), fitted on the held-out
+        rows after training: the factor on the readout's log-probabilities
+        that minimizes their log-loss there. It changes the probabilities,
+        never the predicted class. None when the last fit held out no rows.
     core_ : skff.core.ConvFFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

@@ -94,7 +94,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
     readout : {"softmax", "goodness", "both"}, default="softmax"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the
-        goodness of every candidate (the context's part of layer 1 is computed
+        goodness of every candidate (the context's part of layer 0 is computed
         once), or the normalized geometric mean of both (the most accurate and
         the lowest perplexity on The Devil's Dictionary, at the cost of one
         pass per candidate).
@@ -125,6 +125,12 @@ class FFLanguageModel(DensityMixin, BaseFF):
         ``early_stopping=True``.
     best_validation_score_ : float or None
         Best validation log-likelihood per character.
+    temperatures_ : dict or None
+        With ``early_stopping=True``, one temperature per readout
+        (``"goodness"``, ``"softmax"``, ``"both"``), fitted on the held-out
+        rows after training: the factor on the readout's log-probabilities
+        that minimizes their log-loss there. It changes the probabilities,
+        never the predicted class. None when the last fit held out no rows.
     core_ : skff.core.FFNet
         The trained torch network.
     device_ : str
@@ -360,7 +366,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         source = ContextSource(
             ids, np.concatenate(positions), k, len(vocabulary), self._core_device()
         )
-        logp = self._log_proba(self.core_, source)
+        logp = self._log_proba(self.core_, source, self._temperatures())
         return np.split(logp, np.cumsum([len(p) for p in positions])[:-1])
 
     def _char_log_likelihoods(self, X) -> list:
@@ -459,7 +465,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         source = ContextSource(
             ids, pos, self._context, len(self.classes_), self._core_device()
         )
-        return self._log_proba(self.core_, source)
+        return self._log_proba(self.core_, source, self._temperatures())
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Distribution of the character that follows each string.

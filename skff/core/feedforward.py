@@ -100,7 +100,7 @@ class FFNet(LocalTrainingCore):
         return F.linear(x[:, c:], layer.weight[:, c:], layer.bias)
 
     def _label_columns(self) -> torch.Tensor:
-        """(n_classes, width) contribution of each one-hot label to layer 1."""
+        """(n_classes, width) contribution of each one-hot label to layer 0."""
         w = self.layers[0].weight
         if self.label_injection == "concat":
             cols = w[:, self.n_features :]
@@ -136,7 +136,7 @@ class FFNet(LocalTrainingCore):
         self, x: torch.Tensor, n_valid=None, max_rows=None
     ) -> torch.Tensor:
         """Per-label readout: goodness summed over the readout layers for every
-        label, shape (n, n_classes). The input part of layer 1 is computed once
+        label, shape (n, n_classes). The input part of layer 0 is computed once
         per row; only the first ``n_valid`` rows are scored (the rest are
         padding), at most ``max_rows`` (row, label) pairs at a time."""
         part = self._input_part(x)

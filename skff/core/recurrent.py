@@ -89,8 +89,8 @@ class RecurrentFFNet(LocalTrainingCore):
     """Forward-Forward network with top-down recurrence (Hinton, 2022, §5).
 
     The input is a static image treated as a video. The hidden layers
-    ``1..L`` sit between the input (below layer 1) and a one-hot label layer
-    (above layer ``L``, value ``label_strength`` at the label). At time ``t``
+    ``0..L-1`` sit between the input (below layer 0) and a one-hot label layer
+    (above layer ``L-1``, value ``label_strength`` at the label). At time ``t``
     each hidden layer computes
 
     ``ReLU(W_up · below(t-1) + W_down · above(t-1) + b)``

@@ -177,4 +177,3 @@ def load_devils_dictionary(*, path: str | os.PathLike[str] | None = None) -> str
         parts.append("PREFACE\n\n" + info[preface.end() :].strip("\n"))
     parts.append(body)
     return _tidy_paragraphs("\n\n".join(parts))
-

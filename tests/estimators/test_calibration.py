@@ -1,0 +1,106 @@
+"""Readout temperatures fitted on the held-out rows of early stopping."""
+
+import numpy as np
+import pytest
+from scipy.special import log_softmax
+from sklearn.datasets import make_classification
+from sklearn.metrics import log_loss
+from sklearn.model_selection import train_test_split
+
+from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
+from skff._base import fit_temperature
+
+FAST = dict(hidden_size=32, max_iter=8, random_state=0, device="cpu")
+
+
+def _draw(factor, seed=0):
+    rng = np.random.default_rng(seed)
+    logits = rng.normal(size=(4000, 5)) * 3
+    # labels drawn from softmax(factor * logits)
+    p = np.exp(log_softmax(factor * logits, axis=1))
+    y = np.array([rng.choice(5, p=row) for row in p])
+    return log_softmax(logits, axis=1), y
+
+
+def test_fit_temperature_recovers_a_softening_temperature():
+    logp, y = _draw(0.4)
+    assert 0.35 < fit_temperature(logp, y) < 0.45
+
+
+def test_fit_temperature_never_sharpens():
+    logp, y = _draw(3.0)
+    assert fit_temperature(logp, y) == 1.0
+
+
+def test_fit_temperature_weights_rows():
+    logp = log_softmax(np.array([[2.0, 0.0], [2.0, 0.0]]), axis=1)
+    y = np.array([0, 1])
+    # one right and one wrong row: the more weight on the wrong one, the softer
+    even = fit_temperature(logp, y, np.array([3.0, 1.0]))
+    soft = fit_temperature(logp, y, np.array([1.0, 1.0]))
+    assert soft < even < 1.0
+
+
+@pytest.fixture(scope="module")
+def noisy():
+    """Three classes with 15% of the labels flipped: a network that fits its
+    training rows is over-confident on new ones."""
+    X, y = make_classification(
+        1500, 20, n_informative=8, n_classes=3, flip_y=0.15, random_state=0
+    )
+    return train_test_split(X, y, test_size=0.3, stratify=y, random_state=0)
+
+
+@pytest.mark.parametrize("readout", ["goodness", "softmax", "both"])
+def test_temperatures_lower_test_log_loss_and_keep_predictions(noisy, readout):
+    """Measured on this split: test log-loss 0.819 / 0.813 / 0.775
+    uncalibrated for goodness / softmax / both, 0.759 / 0.750 / 0.729 with
+    the temperatures of the held-out rows (0.70 / 0.65 / 0.70)."""
+    X_tr, X_te, y_tr, y_te = noisy
+    clf = FFClassifier(
+        hidden_size=64,
+        max_iter=20,
+        early_stopping=True,
+        validation_fraction=0.2,
+        n_iter_no_change="inf",
+        readout=readout,
+        random_state=0,
+        device="cpu",
+    ).fit(X_tr, y_tr)
+    assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
+    assert 0 < clf.temperatures_[readout] < 0.9
+    calibrated = clf.predict_proba(X_te)
+    temperatures, clf.temperatures_ = clf.temperatures_, None
+    raw = clf.predict_proba(X_te)
+    clf.temperatures_ = temperatures
+    np.testing.assert_array_equal(calibrated.argmax(1), raw.argmax(1))
+    assert log_loss(y_te, calibrated) < 0.96 * log_loss(y_te, raw)
+    np.testing.assert_array_equal(clf.predict(X_te), clf.classes_[raw.argmax(1)])
+
+
+def test_no_held_out_rows_no_temperatures(noisy):
+    X_tr, _, y_tr, _ = noisy
+    clf = FFClassifier(**FAST).fit(X_tr, y_tr)
+    assert clf.temperatures_ is None
+    clf.set_params(early_stopping=True).fit(X_tr, y_tr)
+    assert clf.temperatures_ is not None
+    # partial_fit changes the network and holds out nothing: stale
+    # temperatures are dropped
+    clf.partial_fit(X_tr, y_tr)
+    assert clf.temperatures_ is None
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        FFRecurrentClassifier(hidden_size=16, max_iter=3, early_stopping=True),
+        FFConvClassifier(channels=(10, 20), max_iter=3, early_stopping=True),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_every_classifier_fits_temperatures(estimator, noisy):
+    X_tr, X_te, y_tr, _ = noisy
+    clf = estimator.set_params(random_state=0, device="cpu").fit(X_tr, y_tr)
+    assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
+    proba = clf.predict_proba(X_te)
+    np.testing.assert_allclose(proba.sum(1), 1.0)
