@@ -104,3 +104,28 @@ def test_every_classifier_fits_temperatures(estimator, noisy):
     assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
     proba = clf.predict_proba(X_te)
     np.testing.assert_allclose(proba.sum(1), 1.0)
+
+
+def test_language_model_fits_temperatures():
+    from skff import FFLanguageModel
+
+    text = [
+        "the quick brown fox jumps over the lazy dog and the cat naps " * 6,
+        "a small dog runs after a red ball in the park on a sunny day " * 6,
+    ]
+    lm = FFLanguageModel(
+        context_size=4,
+        hidden_size=32,
+        max_iter=3,
+        early_stopping=True,
+        random_state=0,
+        device="cpu",
+    ).fit(text)
+    assert set(lm.temperatures_) == {"goodness", "softmax", "both"}
+    assert all(0 < t <= 1 for t in lm.temperatures_.values())
+    logp = lm.predict_log_proba(["the quick"])
+    temperatures, lm.temperatures_ = lm.temperatures_, None
+    raw = lm.predict_log_proba(["the quick"])
+    lm.temperatures_ = temperatures
+    np.testing.assert_allclose(np.exp(logp).sum(1), 1.0)
+    assert logp.argmax(1) == raw.argmax(1)
