@@ -22,7 +22,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import add_param_argument, print_provenance, timed
+from _common import add_param_argument, print_provenance, timed, warm_up_torch
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold, train_test_split
@@ -94,6 +94,7 @@ def main(argv=None):
     started = datetime.now(timezone.utc)
     results = {}
     with threadpool_limits(limits=args.threads):
+        warm_up_torch()
         for fold, (X_train, X_test, y_train, y_test) in enumerate(splits(args)):
             for name, clf in models(args).items():
                 _, fit_time = timed(clf.fit, X_train, y_train)

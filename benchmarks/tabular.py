@@ -37,7 +37,13 @@ from datetime import datetime, timezone
 import numpy as np
 import sklearn
 import torch
-from _common import add_param_argument, cpu_name, parse_param, print_provenance
+from _common import (
+    add_param_argument,
+    cpu_name,
+    parse_param,
+    print_provenance,
+    warm_up_torch,
+)
 from sklearn import datasets
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.exceptions import ConvergenceWarning
@@ -184,6 +190,7 @@ def main(argv=None) -> list[dict]:
     )
     rows = []
     with threadpool_limits(limits=args.threads):
+        warm_up_torch()
         for ds in args.datasets:
             X, y = DATASETS[ds]()
             X = np.asarray(X, dtype=np.float64)
