@@ -266,10 +266,23 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         # a model saved before a parameter existed was built with its default
         defaults = self._param_defaults()
         built = {k: built.get(k, defaults[k]) for k in self._fixed_on_warm_start}
-        changed = [
-            k
-            for k in self._fixed_on_warm_start
-            if _comparable(getattr(self, k)) != _comparable(built[k])
+        fixed = list(self._fixed_on_warm_start)
+        changed = []
+        if "hidden_layer_sizes" in defaults and hasattr(self, "core_"):
+            # the widths matter, not how they were spelled: n_layers=2 and
+            # hidden_size=16 build the same network as hidden_layer_sizes=(16, 16)
+            sizes = ("n_layers", "hidden_size", "hidden_layer_sizes")
+            fixed = [k for k in fixed if k not in sizes]
+            asked, has = self._layer_sizes(), list(self.core_.hidden_sizes)
+            if asked != has:
+                raise ValueError(
+                    "warm_start/partial_fit continue training the same network, "
+                    f"but the layer widths changed since it was built: it has "
+                    f"{has}, and n_layers, hidden_size and hidden_layer_sizes now "
+                    f"ask for {asked}. Set warm_start=False to train a new one."
+                )
+        changed += [
+            k for k in fixed if _comparable(getattr(self, k)) != _comparable(built[k])
         ]
         if changed:
             was = ", ".join(f"{k}={built[k]!r}" for k in changed)
@@ -357,6 +370,8 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                         UserWarning,
                         stacklevel=3,
                     )
+                if "readout" in self._get_param_names():
+                    fitted["temperatures_"] = None  # not fitted to this network
                 self._publish(core, record, fitted, device)
             raise
         if "readout" in self._get_param_names():
@@ -445,10 +460,6 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             for name in names
         }
 
-    def _temperatures(self):
-        """The readout temperatures fitted with the model, or None."""
-        return getattr(self, "temperatures_", None)
-
     def _core_device(self) -> torch.device:
         return next(self.core_.parameters()).device
 
@@ -509,12 +520,17 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         return dict(zip(names, np.split(out, len(names), axis=1), strict=True))
 
     def _fit_temperatures(self, core, source, targets, weights=None) -> dict:
-        """One temperature per readout, fitted on held-out rows: the factor
-        on the readout's log-probabilities that minimizes their (weighted)
-        log-loss. A positive factor keeps every row's ranking of the classes,
-        so calibrated predictions equal uncalibrated ones."""
-        parts = self._readout_parts(core, source, ("goodness", "softmax"))
-        parts["both"] = (parts["goodness"] + parts["softmax"]) / 2
+        """The temperature of the chosen readout (of all three with
+        ``readout="both"``, which computes both parts anyway), fitted on
+        held-out rows: the factor on the readout's log-probabilities that
+        minimizes their (weighted) log-loss. A positive factor keeps every
+        row's ranking of the classes, so calibrated predictions equal
+        uncalibrated ones. A readout without a temperature (chosen with
+        ``set_params`` after the fit) is not rescaled."""
+        wanted = ("goodness", "softmax") if self.readout == "both" else (self.readout,)
+        parts = self._readout_parts(core, source, wanted)
+        if self.readout == "both":
+            parts["both"] = (parts["goodness"] + parts["softmax"]) / 2
         y = _numpy(targets).astype(np.int64)
         w = None if weights is None else _numpy(weights).astype(np.float64)
         return {name: fit_temperature(logp, y, w) for name, logp in parts.items()}
@@ -529,7 +545,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         parts = self._readout_parts(core, source, wanted)
         out = sum(parts.values()) / len(parts)
         if temperatures is not None:
-            out = out * temperatures[self.readout]
+            out = out * temperatures.get(self.readout, 1.0)
         out = log_softmax(out, axis=1)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(

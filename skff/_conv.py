@@ -91,11 +91,13 @@ peer_normalization
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
     temperatures_ : dict or None
-        With ``early_stopping=True``, one temperature per readout
-        (``"goodness"``, ``"softmax"``, ``"both"``), fitted on the held-out
-        rows after training: the factor on the readout's log-probabilities
-        that minimizes their log-loss there. It changes the probabilities,
-        never the predicted class. None when the last fit held out no rows.
+        With ``early_stopping=True``, the temperature of the chosen
+        ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
+        is ``"both"``), fitted on the held-out rows after training: the
+        factor in (0, 1] on the readout's log-probabilities that minimizes
+        their log-loss there. It softens the probabilities and never changes
+        the predicted class. The same rows chose the epoch kept, which pulls
+        the temperature toward 1. None when the last fit held out no rows.
     core_ : skff.core.ConvFFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

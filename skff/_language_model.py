@@ -126,11 +126,13 @@ class FFLanguageModel(DensityMixin, BaseFF):
     best_validation_score_ : float or None
         Best validation log-likelihood per character.
     temperatures_ : dict or None
-        With ``early_stopping=True``, one temperature per readout
-        (``"goodness"``, ``"softmax"``, ``"both"``), fitted on the held-out
-        rows after training: the factor on the readout's log-probabilities
-        that minimizes their log-loss there. It changes the probabilities,
-        never the predicted class. None when the last fit held out no rows.
+        With ``early_stopping=True``, the temperature of the chosen
+        ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
+        is ``"both"``), fitted on the held-out rows after training: the
+        factor in (0, 1] on the readout's log-probabilities that minimizes
+        their log-loss there. It softens the probabilities and never changes
+        the predicted class. The same rows chose the epoch kept, which pulls
+        the temperature toward 1. None when the last fit held out no rows.
     core_ : skff.core.FFNet
         The trained torch network.
     device_ : str
@@ -366,7 +368,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         source = ContextSource(
             ids, np.concatenate(positions), k, len(vocabulary), self._core_device()
         )
-        logp = self._log_proba(self.core_, source, self._temperatures())
+        fitted = self._fitted_state("core_", "temperatures_")
+        logp = self._log_proba(fitted["core_"], source, fitted["temperatures_"])
         return np.split(logp, np.cumsum([len(p) for p in positions])[:-1])
 
     def _char_log_likelihoods(self, X) -> list:
@@ -465,7 +468,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         source = ContextSource(
             ids, pos, self._context, len(self.classes_), self._core_device()
         )
-        return self._log_proba(self.core_, source, self._temperatures())
+        fitted = self._fitted_state("core_", "temperatures_")
+        return self._log_proba(fitted["core_"], source, fitted["temperatures_"])
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Distribution of the character that follows each string.

@@ -132,8 +132,10 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     feature_names_in_ : ndarray of shape (``n_features_in_``,)
         Names of features seen during ``fit``, when ``X`` has string column names.
     mean_ : ndarray of shape (``n_features_in_``,)
-        Mean of every feature over the rows of the first ``fit`` (or
-        ``partial_fit``), subtracted from every row before the first layer:
+        Mean of every feature over the training rows of the fit that built
+        the network (without the rows held out for early stopping; a warm
+        start or ``partial_fit`` keeps it), subtracted from every row before
+        the first layer:
         without centering, non-negative inputs such as pixels leave most units
         of the first layer dead after an epoch.
     n_iter_ : int

@@ -67,7 +67,8 @@ def test_temperatures_lower_test_log_loss_and_keep_predictions(noisy, readout):
         random_state=0,
         device="cpu",
     ).fit(X_tr, y_tr)
-    assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
+    expected = {"goodness", "softmax", "both"} if readout == "both" else {readout}
+    assert set(clf.temperatures_) == expected
     assert 0 < clf.temperatures_[readout] < 0.9
     calibrated = clf.predict_proba(X_te)
     temperatures, clf.temperatures_ = clf.temperatures_, None
@@ -101,7 +102,7 @@ def test_no_held_out_rows_no_temperatures(noisy):
 def test_every_classifier_fits_temperatures(estimator, noisy):
     X_tr, X_te, y_tr, _ = noisy
     clf = estimator.set_params(random_state=0, device="cpu").fit(X_tr, y_tr)
-    assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
+    assert clf.readout in clf.temperatures_
     proba = clf.predict_proba(X_te)
     np.testing.assert_allclose(proba.sum(1), 1.0)
 
@@ -121,11 +122,66 @@ def test_language_model_fits_temperatures():
         random_state=0,
         device="cpu",
     ).fit(text)
-    assert set(lm.temperatures_) == {"goodness", "softmax", "both"}
-    assert all(0 < t <= 1 for t in lm.temperatures_.values())
+    # the default readout only: the goodness readout costs a pass per character
+    assert set(lm.temperatures_) == {lm.readout}
+    t = lm.temperatures_[lm.readout]
+    assert 0 < t <= 1
     logp = lm.predict_log_proba(["the quick"])
     temperatures, lm.temperatures_ = lm.temperatures_, None
     raw = lm.predict_log_proba(["the quick"])
     lm.temperatures_ = temperatures
-    np.testing.assert_allclose(np.exp(logp).sum(1), 1.0)
-    assert logp.argmax(1) == raw.argmax(1)
+    np.testing.assert_allclose(logp, log_softmax(t * raw, axis=1), atol=1e-12)
+
+
+def test_readout_chosen_after_the_fit_is_not_rescaled(noisy):
+    X_tr, X_te, y_tr, _ = noisy
+    clf = FFClassifier(**FAST, early_stopping=True, readout="softmax").fit(X_tr, y_tr)
+    assert set(clf.temperatures_) == {"softmax"}
+    clf.set_params(readout="goodness")
+    calibrated = clf.predict_log_proba(X_te)
+    clf.temperatures_ = None
+    np.testing.assert_array_equal(calibrated, clf.predict_log_proba(X_te))
+
+
+def test_decision_function_uses_the_temperatures(noisy):
+    X_tr, X_te, y_tr, _ = noisy
+    binary = y_tr < 2
+    clf = FFClassifier(**FAST, early_stopping=True, validation_fraction=0.3)
+    clf.fit(X_tr[binary], y_tr[binary])
+    assert clf.temperatures_["both"] < 1
+    logp = clf.predict_log_proba(X_te)
+    np.testing.assert_allclose(clf.decision_function(X_te), logp[:, 1] - logp[:, 0])
+
+
+def test_an_interrupted_refit_drops_the_temperatures(noisy, monkeypatch):
+    import skff._base
+
+    X_tr, _, y_tr, _ = noisy
+    clf = FFClassifier(**FAST, early_stopping=True).fit(X_tr, y_tr)
+    assert clf.temperatures_ is not None
+    original = skff._base.run_epochs
+
+    def one_epoch_then_interrupt(est, core, source, y, n_epochs, **kwargs):
+        original(est, core, source, y, 1, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(skff._base, "run_epochs", one_epoch_then_interrupt)
+    clf.set_params(early_stopping=False, random_state=1)
+    with (
+        pytest.warns(UserWarning, match="interrupted"),
+        pytest.raises(KeyboardInterrupt),
+    ):
+        clf.fit(X_tr, y_tr)
+    assert clf.n_iter_ == 1
+    assert clf.temperatures_ is None
+
+
+def test_models_saved_without_temperatures_still_predict(noisy):
+    import pickle
+
+    X_tr, X_te, y_tr, _ = noisy
+    clf = FFClassifier(**FAST).fit(X_tr, y_tr)
+    expected = clf.predict_proba(X_te)
+    del clf.temperatures_  # as saved before the attribute existed
+    copy = pickle.loads(pickle.dumps(clf))
+    np.testing.assert_array_equal(copy.predict_proba(X_te), expected)

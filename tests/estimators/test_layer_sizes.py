@@ -117,15 +117,31 @@ def test_warm_start_refuses_other_widths(cls):
     _fit(est.set_params(hidden_layer_sizes=[6, 4]))
     assert est.core_ is core and len(est.loss_curve_) == 4
     est.set_params(hidden_layer_sizes=(6, 5))
-    with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
+    with pytest.raises(ValueError, match=r"layer widths changed.*\[6, 4\].*\[6, 5\]"):
         _fit(est)
     assert est.core_ is core
     if cls is not FFLanguageModel:
-        with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
+        with pytest.raises(ValueError, match="layer widths changed"):
             if cls is FFTransformer:
                 est.partial_fit(X)
             else:
                 est.partial_fit(X, y)
+
+
+@pytest.mark.parametrize("cls", ESTIMATORS)
+def test_warm_start_accepts_the_same_widths_spelled_otherwise(cls):
+    est = _fit(_make(cls, n_layers=2, hidden_size=6, warm_start=True))
+    core = est.core_
+    _fit(est.set_params(n_layers=2, hidden_size=6, hidden_layer_sizes=(6, 6)))
+    assert est.core_ is core and len(est.loss_curve_) == 4
+    default = cls().get_params()
+    est.set_params(
+        n_layers=default["n_layers"],
+        hidden_size=default["hidden_size"],
+        hidden_layer_sizes=[6, 6],
+    )
+    _fit(est)
+    assert est.core_ is core and len(est.loss_curve_) == 6
 
 
 @pytest.mark.parametrize("cls", ESTIMATORS)

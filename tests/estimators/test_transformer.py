@@ -221,3 +221,26 @@ def test_digits_pipeline_beats_raw_pixels(digits_split):
         LogisticRegression(max_iter=5000),
     )
     assert pipe.fit(X_tr, y_tr).score(X_te, y_te) >= 0.975
+
+
+def test_rows_are_centered_on_the_training_mean():
+    import pickle
+
+    ff = FFTransformer(**FAST, random_state=0).fit(X)
+    np.testing.assert_allclose(ff.mean_, X.mean(axis=0))
+    np.testing.assert_allclose(ff.core_.input_offset.numpy(), X.mean(axis=0), rtol=1e-6)
+    # a warm start or partial_fit continues the same network: the mean stays
+    mean = ff.mean_.copy()
+    ff.partial_fit(X[:20] + 1.0)
+    np.testing.assert_array_equal(ff.mean_, mean)
+    # sparse input: the same mean and the same features
+    sparse = FFTransformer(**FAST, random_state=0).fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(sparse.mean_, X.mean(axis=0))
+    np.testing.assert_allclose(
+        sparse.transform(sp.csr_matrix(X)),
+        FFTransformer(**FAST, random_state=0).fit(X).transform(X),
+        rtol=1e-5,
+        atol=1e-6,
+    )
+    copy = pickle.loads(pickle.dumps(ff))
+    np.testing.assert_array_equal(copy.transform(X), ff.transform(X))
