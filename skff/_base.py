@@ -275,11 +275,16 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             fixed = [k for k in fixed if k not in sizes]
             asked, has = self._layer_sizes(), list(self.core_.hidden_sizes)
             if asked != has:
+                names = [
+                    k
+                    for k in sizes
+                    if _comparable(getattr(self, k)) != _comparable(built[k])
+                ]
                 raise ValueError(
                     "warm_start/partial_fit continue training the same network, "
-                    f"but the layer widths changed since it was built: it has "
-                    f"{has}, and n_layers, hidden_size and hidden_layer_sizes now "
-                    f"ask for {asked}. Set warm_start=False to train a new one."
+                    f"but {', '.join(names)} changed since it was built: its layer "
+                    f"widths are {has}, the parameters now ask for {asked}. Set "
+                    "warm_start=False to train a new one."
                 )
         changed += [
             k for k in fixed if _comparable(getattr(self, k)) != _comparable(built[k])

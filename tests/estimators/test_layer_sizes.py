@@ -117,11 +117,13 @@ def test_warm_start_refuses_other_widths(cls):
     _fit(est.set_params(hidden_layer_sizes=[6, 4]))
     assert est.core_ is core and len(est.loss_curve_) == 4
     est.set_params(hidden_layer_sizes=(6, 5))
-    with pytest.raises(ValueError, match=r"layer widths changed.*\[6, 4\].*\[6, 5\]"):
+    with pytest.raises(
+        ValueError, match=r"hidden_layer_sizes changed.*\[6, 4\].*\[6, 5\]"
+    ):
         _fit(est)
     assert est.core_ is core
     if cls is not FFLanguageModel:
-        with pytest.raises(ValueError, match="layer widths changed"):
+        with pytest.raises(ValueError, match="hidden_layer_sizes changed"):
             if cls is FFTransformer:
                 est.partial_fit(X)
             else:
