@@ -563,7 +563,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
             else:
                 # shifted so that the best character has 0: any temperature
                 # > 0, however small, gives finite probabilities
-                p = np.exp(log_softmax((logp - logp.max()) / temperature))
+                with np.errstate(over="ignore"):  # -inf: never drawn
+                    p = np.exp(log_softmax((logp - logp.max()) / temperature))
                 i = int(rng.choice(len(p), p=p / p.sum()))
             out.append(self.classes_[i])
             text = text[-k:] + out[-1]
