@@ -77,7 +77,7 @@ def train_with_forward_forward_algorithm(
     random_state : int, RandomState instance or None, default=None
         Seed.
     verbose : int, default=0
-        Progress bar.
+        Progress report (a bar in a terminal, one line per epoch elsewhere).
     **params : dict
         Any other parameter of the target estimator.
 

@@ -121,8 +121,9 @@ class FFClassifier(BaseFFClassifier):
         Seeds the initial weights, the shuffling and the negative labels. With a
         fixed value, refits on the CPU are bit-identical.
     verbose : int, default=0
-        Show a progress bar with per-layer losses (and validation accuracy)
-        after every epoch.
+        Report per-layer losses (and validation accuracy) after every epoch:
+        a progress bar in a terminal or notebook, one line per epoch with its
+        time elsewhere (a log file, a pipe).
 
     Attributes
     ----------

@@ -123,7 +123,8 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         Seeds the initial weights, the shuffling and the negatives. With a
         fixed value, refits on the CPU are bit-identical.
     verbose : int, default=0
-        Show a progress bar with per-layer losses.
+        Report per-layer losses after every epoch: a progress bar in a
+        terminal or notebook, one line per epoch with its time elsewhere.
 
     Attributes
     ----------
