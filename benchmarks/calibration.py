@@ -33,6 +33,9 @@ from threadpoolctl import threadpool_limits
 from skff import FFClassifier
 from skff.datasets import load_fashion_mnist
 
+#: the model every ratio is taken against
+REFERENCE = "MLPClassifier((500, 500), early_stopping=True)"
+
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
@@ -47,6 +50,11 @@ def parse_args(argv=None):
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--subset", type=int, default=None)
+    parser.add_argument(
+        "--models",
+        default="ff,ff_es,mlp,mlp_es",
+        help="comma-separated subset of ff, ff_es (early stopping), mlp, mlp_es",
+    )
     add_param_argument(parser, "FFClassifier parameter (repeatable)")
     return parser.parse_args(argv)
 
@@ -78,14 +86,22 @@ def models(args):
     seed = args.random_state
     ff = dict(random_state=seed)
     ff.update(args.param)
-    return {
-        "FFClassifier()": FFClassifier(**ff),
-        "FFClassifier(early_stopping=True)": FFClassifier(early_stopping=True, **ff),
-        "MLPClassifier((500, 500))": MLPClassifier((500, 500), random_state=seed),
-        "MLPClassifier((500, 500), early_stopping=True)": MLPClassifier(
-            (500, 500), early_stopping=True, random_state=seed
+    every = {
+        "ff": ("FFClassifier()", FFClassifier(**ff)),
+        "ff_es": (
+            "FFClassifier(early_stopping=True)",
+            FFClassifier(early_stopping=True, **ff),
+        ),
+        "mlp": (
+            "MLPClassifier((500, 500))",
+            MLPClassifier((500, 500), random_state=seed),
+        ),
+        "mlp_es": (
+            REFERENCE,
+            MLPClassifier((500, 500), early_stopping=True, random_state=seed),
         ),
     }
+    return dict(every[name] for name in args.models.split(","))
 
 
 def main(argv=None):
@@ -110,11 +126,13 @@ def main(argv=None):
                 for key, value in row.items():
                     results.setdefault(name, {}).setdefault(key, []).append(value)
     mean = {m: {k: float(np.mean(v)) for k, v in r.items()} for m, r in results.items()}
-    mlp = mean["MLPClassifier((500, 500), early_stopping=True)"]
+    mlp = mean.get(REFERENCE)
+    if mlp is None:  # no reference in this run: ratios against itself
+        mlp = next(iter(mean.values()))
     print()
     print(
         f"{args.dataset}, {args.threads} thread(s); ratios against "
-        "MLPClassifier((500, 500), early_stopping=True)"
+        f"{REFERENCE if REFERENCE in mean else next(iter(mean))}"
     )
     print(
         "| model | accuracy | log-loss | fit time (s) | predict_proba (s) "
