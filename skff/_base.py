@@ -503,12 +503,13 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 outs.append(np.asarray(out)[: len(idx)])
         return np.concatenate(outs)
 
-    def _readout_parts(self, core, source, readouts) -> dict:
-        """The log-softmax of each named readout's logits (``"goodness"``:
-        per-label goodness, ``"softmax"``: the head) for every row of
-        ``source``."""
+    def _readout_parts(self, core, source) -> dict:
+        """The log-softmax of the logits ``self.readout`` reads
+        (``"goodness"``: per-label goodness, ``"softmax"``: the head, both
+        for ``"both"``), by name, for every row of ``source``."""
         max_pairs = _PREDICT_ELEMENTS // self._pair_elements(core)
-        names = [r for r in ("goodness", "softmax") if r in readouts]
+        both = ("goodness", "softmax")
+        names = both if self.readout == "both" else (self.readout,)
 
         def scores(xb, n_valid):
             parts = []
@@ -532,8 +533,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         row's ranking of the classes, so calibrated predictions equal
         uncalibrated ones. A readout without a temperature (chosen with
         ``set_params`` after the fit) is not rescaled."""
-        wanted = ("goodness", "softmax") if self.readout == "both" else (self.readout,)
-        parts = self._readout_parts(core, source, wanted)
+        parts = self._readout_parts(core, source)
         if self.readout == "both":
             parts["both"] = (parts["goodness"] + parts["softmax"]) / 2
         y = _numpy(targets).astype(np.int64)
@@ -546,8 +546,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         normalized geometric mean of the two (the same ranking as their
         product, better calibrated); each times its fitted temperature when
         ``temperatures`` (from :meth:`_fit_temperatures`) are given."""
-        wanted = ("goodness", "softmax") if self.readout == "both" else (self.readout,)
-        parts = self._readout_parts(core, source, wanted)
+        parts = self._readout_parts(core, source)
         out = sum(parts.values()) / len(parts)
         if temperatures is not None:
             out = out * temperatures.get(self.readout, 1.0)
