@@ -36,6 +36,7 @@ def parse_args(argv=None):
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--kernel-size", type=int, default=3)
+    parser.add_argument("--normalization", default="batch")
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -88,6 +89,7 @@ def run(args):
         (1, 28, 28),
         channels,
         kernel_size=args.kernel_size,
+        normalization=args.normalization,
         label_mode=args.label_mode,
         seed=args.seed,
     )

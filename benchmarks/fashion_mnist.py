@@ -370,9 +370,10 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
 
 
 def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
-    """A backprop CNN with FFConvClassifier's blocks (conv 3x3 'same', ReLU,
-    2x2 max pooling) and a linear output layer: cross-entropy, Adam, the same
-    learning rate, linear schedule, epochs and batch size."""
+    """A backprop CNN with FFConvClassifier's blocks (conv 'same', ReLU, 2x2
+    pooling, batch normalization when FFConvClassifier has it) and a linear
+    output layer: cross-entropy, Adam, the same learning rate, linear
+    schedule, epochs and batch size."""
     from torch import nn
 
     from skff._training import learning_rate_at
@@ -382,9 +383,11 @@ def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
     layers, c_in, size = [], 1, 28
     for c in ff.channels:
         layers += [nn.Conv2d(c_in, c, ff.kernel_size, padding="same"), nn.ReLU()]
-        if size >= 2:
-            layers.append(nn.MaxPool2d(2))
+        if size >= 2 and ff.pooling is not None:
+            layers.append(nn.MaxPool2d(2) if ff.pooling == "max" else nn.AvgPool2d(2))
             size //= 2
+        if ff.normalization == "batch":
+            layers.append(nn.BatchNorm2d(c, eps=1e-4))
         c_in = c
     n_classes = len(set(y_train.tolist()))
     net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * size * size, n_classes))

@@ -18,10 +18,10 @@ class FFConvClassifier(BaseFFClassifier):
 
     ``X`` stays 2-D, as everywhere in scikit-learn: each row is reshaped to
     ``input_shape``, ``(C, H, W)`` for images or ``(C, L)`` for 1-D signals.
-    Each block (convolution with ``'same'`` padding, ReLU, 2-wide pooling)
-    receives the previous block's output detached and RMS-normalized, computes
-    its own loss and takes its own optimizer step right after its own forward
-    pass: no gradient crosses a block.
+    Each block (convolution with ``'same'`` padding, ReLU, 2-wide pooling,
+    batch normalization) receives the previous block's output detached,
+    computes its own loss and takes its own optimizer step right after its own
+    forward pass: no gradient crosses a block.
 
     With ``label_mode="channelwise"`` (the default; channel-wise competitive
     learning, CwComp) each block's channels are split into one group per
@@ -46,6 +46,14 @@ class FFConvClassifier(BaseFFClassifier):
         Width of the (square) convolution kernels.
     pooling : {"max", "avg"} or None, default="max"
         2-wide pooling after every block; a dimension of size 1 is not pooled.
+    normalization : {"batch", "sample"}, default="batch"
+        ``"batch"``: batch normalization ends every block (each channel
+        standardized over the mini-batch and its positions, weighted by
+        ``sample_weight``, then a learned scale and shift; running averages of
+        the statistics at prediction), and the goodness and the next block
+        read its output. ``"sample"``: each sample's block output is
+        RMS-normalized over its channels and positions before the goodness
+        and the next block (no statistics shared between samples).
     label_mode : {"channelwise", "input"}, default="channelwise"
         How the label enters the network (see above).
     loss, goodness, threshold, symba_scale, label_strength, negatives, n_negatives, \
@@ -69,8 +77,8 @@ peer_normalization
         Optimization, as in :class:`FFClassifier` (Adam per block).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
-        ``kernel_size``, ``pooling`` and ``label_mode`` may not change between
-        warm-started fits.
+        ``kernel_size``, ``pooling``, ``normalization`` and ``label_mode`` may
+        not change between warm-started fits.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
 
@@ -135,6 +143,7 @@ peer_normalization
         "channels": [tuple, list],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pooling": [StrOptions({"max", "avg"}), None],
+        "normalization": [StrOptions({"batch", "sample"})],
         "label_mode": [StrOptions({"channelwise", "input"})],
     }
     _fixed_on_warm_start = (
@@ -142,6 +151,7 @@ peer_normalization
         "channels",
         "kernel_size",
         "pooling",
+        "normalization",
         "label_mode",
     )
     _size_params = ("channels",)
@@ -153,6 +163,7 @@ peer_normalization
         *,
         kernel_size=3,
         pooling="max",
+        normalization="batch",
         label_mode="channelwise",
         loss="symba",
         goodness="mean",
@@ -183,6 +194,7 @@ peer_normalization
         self.channels = channels
         self.kernel_size = kernel_size
         self.pooling = pooling
+        self.normalization = normalization
         self.label_mode = label_mode
         self.loss = loss
         self.goodness = goodness
@@ -239,6 +251,7 @@ peer_normalization
             [int(c) for c in self.channels],
             kernel_size=self.kernel_size,
             pooling=self.pooling,
+            normalization=self.normalization,
             label_mode=self.label_mode,
             objective=self._objective(),
             seed=seed,

@@ -212,6 +212,7 @@ def run_epochs(
             )
             stop = False
             if validation is not None:
+                core.eval()  # as at prediction (batch normalization's averages)
                 score = float(est._validation_score(core, *validation))
                 core.train()
                 history.validation_scores_.append(score)

@@ -1,10 +1,16 @@
 """The convolutional Forward-Forward network (flat input, reshaped inside).
 
-Each block is ``conv -> ReLU -> pooling``; it receives the previous block's
-output detached and RMS-normalized (over all its channels and positions, so
-only the direction of the activity passes on), computes its own loss and takes
-its own optimizer step right after its own forward pass. No gradient crosses a
-block.
+Each block is ``conv -> ReLU -> pooling -> normalization``; it receives the
+previous block's output detached, computes its own loss and takes its own
+optimizer step right after its own forward pass. No gradient crosses a block.
+
+The normalization (``normalization``) is either ``"batch"`` (default): each
+channel standardized over the mini-batch and its positions, then a learned
+scale and shift (batch normalization, with running statistics at prediction;
+the block's goodness and the next block's input are its output), or
+``"sample"``: each sample's output RMS-normalized over all its channels and
+positions before the goodness and before the next block, so that only the
+direction of the activity passes on.
 
 The label enters in one of two ways (``label_mode``):
 
@@ -33,6 +39,7 @@ spatial dimension (with the neutral label ``label_strength / n_classes`` in
 
 from __future__ import annotations
 
+import contextlib
 import math
 
 import torch
@@ -46,6 +53,7 @@ from .objective import Objective
 
 LABEL_MODES = ("channelwise", "input")
 POOLINGS = ("max", "avg", None)
+NORMALIZATIONS = ("batch", "sample")
 
 
 def _rms_normalize_sample(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -56,9 +64,55 @@ def _rms_normalize_sample(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     )
 
 
+class BatchChannelNorm(nn.Module):
+    """Batch normalization of a block's output, rows optionally weighted.
+
+    In training mode each channel is standardized with the mean and (biased)
+    variance over the rows and positions of the mini-batch, row ``i``
+    counting ``weight[i]`` times when weights are given, and the running
+    averages (momentum ``momentum``) are updated; in evaluation mode, or for a
+    batch of a single value per channel, the running averages are used. A
+    learned per-channel scale (start 1) and shift (start 0) follow. Computed
+    in float32, returned in the input's dtype.
+    """
+
+    def __init__(self, channels: int, eps: float = 1e-4, momentum: float = 0.1):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(channels))
+        self.bias = nn.Parameter(torch.zeros(channels))
+        self.register_buffer("running_mean", torch.zeros(channels))
+        self.register_buffer("running_var", torch.ones(channels))
+        self.eps = eps
+        self.momentum = momentum
+
+    def forward(self, h: torch.Tensor, row_weight=None) -> torch.Tensor:
+        shape = (1, -1) + (1,) * (h.dim() - 2)
+        hf = h.float()
+        if self.training and h.numel() // h.shape[1] > 1:
+            dims = (0,) + tuple(range(2, h.dim()))
+            if row_weight is None:
+                mean = hf.mean(dim=dims)
+                var = (hf - mean.view(shape)).pow(2).mean(dim=dims)
+            else:
+                w = row_weight.float().reshape(-1, 1)
+                w = w / w.sum().clamp_min(torch.finfo(torch.float32).tiny)
+                per_row = hf.flatten(2).mean(dim=2)  # (n, C)
+                mean = (per_row * w).sum(dim=0)
+                sq = (hf - mean.view(shape)).pow(2).flatten(2).mean(dim=2)
+                var = (sq * w).sum(dim=0)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        scale = torch.rsqrt(var + self.eps) * self.weight.float()
+        shift = self.bias.float().view(shape)
+        return ((hf - mean.view(shape)) * scale.view(shape) + shift).to(h.dtype)
+
+
 class FFConv(nn.Module):
-    """A convolution (``'same'`` padding, stride 1), ReLU and optional pooling,
-    with initial weights from a generator.
+    """A convolution (``'same'`` padding, stride 1), ReLU, optional pooling and
+    optional batch normalization, with initial weights from a generator.
 
     Weights are drawn uniformly in ``±1/sqrt(fan_in)`` (PyTorch's default scale
     for convolutions), biases start at zero. ``pool_kernel`` is the pooling
@@ -75,6 +129,7 @@ class FFConv(nn.Module):
         pooling: str | None = "max",
         pool_kernel: tuple | None = None,
         generator=None,
+        batch_norm: bool = False,
     ):
         super().__init__()
         shape = (out_channels, in_channels, *([kernel_size] * n_spatial))
@@ -85,6 +140,7 @@ class FFConv(nn.Module):
         self.n_spatial = n_spatial
         self.pooling = pooling
         self.pool_kernel = tuple(pool_kernel) if pool_kernel else None
+        self.norm = BatchChannelNorm(out_channels) if batch_norm else None
 
     def conv(self, x, weight=None, bias=None):
         """The convolution alone (no ReLU, no pooling)."""
@@ -97,21 +153,22 @@ class FFConv(nn.Module):
         x = F.pad(x, (k // 2 - 1, k // 2) * self.n_spatial)
         return fn(x, w, bias)
 
-    def activate(self, z: torch.Tensor) -> torch.Tensor:
-        """ReLU then pooling of a pre-activation."""
+    def activate(self, z: torch.Tensor, row_weight=None) -> torch.Tensor:
+        """ReLU, pooling and normalization of a pre-activation (``row_weight``:
+        the rows' weights in the batch statistics)."""
         h = F.relu(z)
-        if self.pooling is None or self.pool_kernel is None:
-            return h
-        k = self.pool_kernel
-        if self.n_spatial == 2:
-            pool = F.max_pool2d if self.pooling == "max" else F.avg_pool2d
-        else:
-            pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
-            k = k[0]
-        return pool(h, k, k)
+        if self.pooling is not None and self.pool_kernel is not None:
+            k = self.pool_kernel
+            if self.n_spatial == 2:
+                pool = F.max_pool2d if self.pooling == "max" else F.avg_pool2d
+            else:
+                pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
+                k = k[0]
+            h = pool(h, k, k)
+        return h if self.norm is None else self.norm(h, row_weight)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.activate(self.conv(x, bias=self.bias))
+    def forward(self, x: torch.Tensor, row_weight=None) -> torch.Tensor:
+        return self.activate(self.conv(x, bias=self.bias), row_weight)
 
 
 class ConvFFNet(LocalTrainingCore):
@@ -132,6 +189,9 @@ class ConvFFNet(LocalTrainingCore):
     pooling : {"max", "avg", None}
         2-wide pooling after each block, skipped along a dimension of size 1
         (and entirely once every spatial dimension is 1).
+    normalization : {"batch", "sample"}
+        Batch normalization after each block, or each sample's output
+        RMS-normalized (see the module docstring).
     label_mode : {"channelwise", "input"}
         How the label enters (see the module docstring).
     head_grid : int
@@ -157,6 +217,7 @@ class ConvFFNet(LocalTrainingCore):
         *,
         kernel_size: int = 3,
         pooling: str | None = "max",
+        normalization: str = "batch",
         label_mode: str = "channelwise",
         head_grid: int = 2,
         objective: Objective | dict | None = None,
@@ -181,6 +242,11 @@ class ConvFFNet(LocalTrainingCore):
             raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
         if pooling not in POOLINGS:
             raise ValueError(f"unknown pooling {pooling!r}; expected one of {POOLINGS}")
+        if normalization not in NORMALIZATIONS:
+            raise ValueError(
+                f"unknown normalization {normalization!r}; expected one of "
+                f"{NORMALIZATIONS}"
+            )
         if label_mode not in LABEL_MODES:
             raise ValueError(
                 f"unknown label_mode {label_mode!r}; expected one of {LABEL_MODES}"
@@ -198,6 +264,7 @@ class ConvFFNet(LocalTrainingCore):
         self.channels = channels
         self.kernel_size = int(kernel_size)
         self.pooling = pooling
+        self.normalization = normalization
         self.label_mode = label_mode
         self.head_grid = int(head_grid)
         self.seed = int(seed)
@@ -215,7 +282,16 @@ class ConvFFNet(LocalTrainingCore):
             if pooling is not None and max(spatial) >= 2:
                 pool_kernel = tuple(2 if s >= 2 else 1 for s in spatial)
             layers.append(
-                FFConv(in_ch, c, self.kernel_size, n_spatial, pooling, pool_kernel, gen)
+                FFConv(
+                    in_ch,
+                    c,
+                    self.kernel_size,
+                    n_spatial,
+                    pooling,
+                    pool_kernel,
+                    gen,
+                    batch_norm=normalization == "batch",
+                )
             )
             if pool_kernel is not None:
                 spatial = tuple(
@@ -244,6 +320,7 @@ class ConvFFNet(LocalTrainingCore):
             channels=list(self.channels),
             kernel_size=self.kernel_size,
             pooling=self.pooling,
+            normalization=self.normalization,
             label_mode=self.label_mode,
             head_grid=self.head_grid,
             seed=self.seed,
@@ -277,12 +354,13 @@ class ConvFFNet(LocalTrainingCore):
         """Goodness of every class's channel group in block ``i``'s output,
         shape (n, n_classes), float32.
 
-        The output is first RMS-normalized per sample, so the groups compete
-        for a fixed energy (a group's goodness is its share, at most
-        ``n_classes`` with ``goodness="mean"``): the block cannot lower its
-        loss by silencing every group, and the scores of different blocks
-        are on one scale when they are summed."""
-        sq = _rms_normalize_sample(h.float()).pow(2)
+        The output is normalized (batch normalization, or RMS normalization
+        per sample, which makes the groups compete for a fixed energy: a
+        group's goodness is then its share, at most ``n_classes`` with
+        ``goodness="mean"``), so the block cannot lower its loss by silencing
+        every group, and the scores of different blocks are on one scale when
+        they are summed."""
+        sq = self._normalized(h.float()).pow(2)
         per_channel = sq.flatten(2).mean(dim=2)  # (n, C)
         m = getattr(self, f"group_{i}")
         with torch.autocast(h.device.type, enabled=False):
@@ -301,6 +379,25 @@ class ConvFFNet(LocalTrainingCore):
         running = 0.9 * buf + 0.1 * mean
         buf.copy_(running.detach())
         return (running - running.mean()).pow(2).mean()
+
+    @contextlib.contextmanager
+    def _running_statistics(self):
+        """Batch normalization with its running statistics (as at
+        prediction), and without updating them, inside the block."""
+        norms = [layer.norm for layer in self.layers if layer.norm is not None]
+        modes = [norm.training for norm in norms]
+        try:
+            for norm in norms:
+                norm.eval()
+            yield
+        finally:
+            for norm, mode in zip(norms, modes, strict=True):
+                norm.train(mode)
+
+    def _normalized(self, h: torch.Tensor) -> torch.Tensor:
+        """A block's output as the goodness and the next block read it: as is
+        after batch normalization, RMS-normalized per sample otherwise."""
+        return h if self.normalization == "batch" else _rms_normalize_sample(h)
 
     # -- label-in-input helpers --------------------------------------------------------
     def _input_part(self, x: torch.Tensor) -> torch.Tensor:
@@ -322,15 +419,17 @@ class ConvFFNet(LocalTrainingCore):
         maps = layer.conv(self.objective.label_strength * planes, layer.weight[:, c:])
         return maps.flatten(1)
 
-    def _first_block(self, part: torch.Tensor, add: torch.Tensor) -> torch.Tensor:
+    def _first_block(
+        self, part: torch.Tensor, add: torch.Tensor, row_weight=None
+    ) -> torch.Tensor:
         z = part + add.reshape(add.shape[0], *part.shape[1:]).to(part.dtype)
-        return self.layers[0].activate(z)
+        return self.layers[0].activate(z, row_weight)
 
     def _propagate(self, h: torch.Tensor) -> list:
         """Outputs of every block, given the first block's output."""
         out = [h]
         for layer in self.layers[1:]:
-            h = layer(_rms_normalize_sample(h))
+            h = layer(self._normalized(h))
             out.append(h)
         return out
 
@@ -391,8 +490,8 @@ class ConvFFNet(LocalTrainingCore):
         losses, hs = [], []
         h = x
         for i, layer in enumerate(self.layers):
-            inp = h.detach() if i == 0 else _rms_normalize_sample(h.detach())
-            h = layer(inp)
+            inp = h.detach() if i == 0 else self._normalized(h.detach())
+            h = layer(inp, weight)
             g = self.class_goodness(i, h)
             if weight is None:
                 loss = F.cross_entropy(obj.logit_scale * g, y)
@@ -414,7 +513,8 @@ class ConvFFNet(LocalTrainingCore):
         n = x.shape[0]
         part = self._input_part(x)
         maps = self._label_maps(part)
-        with torch.no_grad():
+        with torch.no_grad(), self._running_statistics():
+            # the head's features as prediction computes them
             neutral = maps.detach().mean(dim=0, keepdim=True).expand(n, -1)
             hs = self._propagate(self._first_block(part.detach(), neutral))
             feats = self._features(hs)
@@ -422,11 +522,13 @@ class ConvFFNet(LocalTrainingCore):
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
         k = y_neg.shape[0] // n
         add = torch.cat([take_rows(maps, y), take_rows(maps, y_neg)])
-        h = self._first_block(torch.cat([part] + [part] * k), add)
+        # a row's negatives carry its weight in the batch statistics too
+        row_weight = None if weight is None else weight.repeat(k + 1)
+        h = self._first_block(torch.cat([part] + [part] * k), add, row_weight)
         losses = []
         for i, layer in enumerate(self.layers):
             if i > 0:
-                h = layer(_rms_normalize_sample(h.detach()))
+                h = layer(self._normalized(h.detach()), row_weight)
             g = goodness(h.flatten(1), obj.goodness)
             loss = ff_loss(
                 g[:n],

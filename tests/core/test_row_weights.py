@@ -98,7 +98,9 @@ def test_a_step_with_integer_weights_is_a_step_on_repeated_rows(name, loss):
     want_losses, want_grads = _one_step(_core(name, loss), x[rep], y[rep])
     torch.testing.assert_close(losses, want_losses, rtol=1e-5, atol=1e-6)
     for key, grad in grads.items():
-        torch.testing.assert_close(grad, want_grads[key], rtol=1e-4, atol=1e-6)
+        # (gradients reach 25 in the batch-normalized conv blocks: float32
+        # sums in another order differ by a few 1e-6)
+        torch.testing.assert_close(grad, want_grads[key], rtol=1e-4, atol=1e-5)
     # the weights matter: the unweighted step on the five rows is another one
     plain, _ = _one_step(_core(name, loss), x, y)
     assert not torch.allclose(plain, losses, rtol=1e-3)

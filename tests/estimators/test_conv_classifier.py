@@ -86,3 +86,54 @@ def test_short_signals_and_single_pixels():
     for shape in [None, (3, 1), (1, 1, 3), (3, 1, 1)]:
         clf = FFConvClassifier(input_shape=shape, channels=(4, 4, 4), max_iter=2)
         assert clf.fit(X, y).predict(X).shape == (60,)
+
+
+def test_sample_normalization_learns_digits(digits_split):
+    X_tr, X_te, y_tr, y_te = digits_split
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8),
+        channels=(32, 64),
+        normalization="sample",
+        batch_size=50,
+        max_iter=30,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) >= 0.95
+    assert all(layer.norm is None for layer in clf.core_.layers)
+
+
+def test_batch_normalization_predicts_each_row_on_its_own(small_digits):
+    # prediction reads the running averages of the batch statistics: a
+    # row's probabilities do not depend on the rows predicted with it
+    X_tr, X_te, y_tr, _ = small_digits
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8), channels=(16, 32), max_iter=3, random_state=0
+    ).fit(X_tr, y_tr)
+    norm = clf.core_.layers[0].norm
+    assert not np.allclose(norm.running_var.numpy(), 1.0)
+    proba = clf.predict_proba(X_te)
+    np.testing.assert_allclose(clf.predict_proba(X_te[:1]), proba[:1], rtol=1e-5)
+    np.testing.assert_allclose(clf.predict_proba(X_te[::-1])[::-1], proba, rtol=1e-5)
+
+
+def test_early_stopping_scores_as_prediction_does(small_digits, monkeypatch):
+    # the held-out rows are scored in evaluation mode: with the running
+    # averages, which scoring them leaves alone
+    X_tr, _, y_tr, _ = small_digits
+    training = []
+    score = FFConvClassifier._validation_score
+
+    def spy(self, core, *args, **kwargs):
+        training.append(any(module.training for module in core.modules()))
+        return score(self, core, *args, **kwargs)
+
+    monkeypatch.setattr(FFConvClassifier, "_validation_score", spy)
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8),
+        channels=(16,),
+        max_iter=3,
+        early_stopping=True,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert training == [False, False, False]
+    assert clf.core_.training is False

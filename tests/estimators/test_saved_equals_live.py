@@ -87,6 +87,7 @@ ALTERNATIVE = {
     "channels": (3, 6),
     "kernel_size": 2,
     "pooling": "avg",
+    "normalization": "sample",
     "label_mode": "input",
     "output_layers": [1, 0],
 }

@@ -1,0 +1,53 @@
+"""The convolutional core's batch normalization."""
+
+import torch
+
+from skff.core import ConvFFNet
+from skff.core.conv import BatchChannelNorm
+
+
+def test_batch_norm_standardizes_each_channel_over_rows_and_positions():
+    norm = BatchChannelNorm(3)
+    h = 5 + 2 * torch.randn(8, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    out = norm(h)
+    torch.testing.assert_close(
+        out.mean(dim=(0, 2, 3)), torch.zeros(3), atol=1e-5, rtol=0
+    )
+    torch.testing.assert_close(
+        out.var(dim=(0, 2, 3), unbiased=False), torch.ones(3), atol=1e-3, rtol=0
+    )
+    # the running averages moved a tenth of the way to the batch's statistics
+    torch.testing.assert_close(norm.running_mean, 0.1 * h.mean(dim=(0, 2, 3)))
+
+
+def test_batch_norm_weights_are_repeated_rows():
+    h = torch.randn(4, 2, 5, generator=torch.Generator().manual_seed(1))
+    w = torch.tensor([2.0, 0.0, 1.0, 3.0])
+    rep = torch.arange(4).repeat_interleave(w.long())
+    a, b = BatchChannelNorm(2), BatchChannelNorm(2)
+    torch.testing.assert_close(a(h, w)[rep], b(h[rep]))
+    torch.testing.assert_close(a.running_var, b.running_var)
+
+
+def test_batch_norm_of_one_value_per_channel_uses_the_running_averages():
+    norm = BatchChannelNorm(2)
+    norm.running_mean.fill_(1.0)
+    norm.running_var.fill_(4.0)
+    out = norm(torch.tensor([[3.0, 5.0]]))  # training mode, one row, no positions
+    torch.testing.assert_close(out, torch.tensor([[1.0, 2.0]]), atol=1e-4, rtol=0)
+    torch.testing.assert_close(norm.running_var, torch.full((2,), 4.0))
+
+
+def test_prediction_does_not_move_the_running_averages():
+    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
+    net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    net.eval()
+    with torch.no_grad():
+        net.label_logits(x)
+        net.head_logits(x)
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert not torch.equal(before["layers.0.norm.running_mean"], torch.zeros(4))
