@@ -34,6 +34,7 @@ def parse_args(argv=None):
     parser.add_argument("--label-mode", default="channelwise")
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--alpha", type=float, default=0.0, help="L2 penalty")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--kernel-size", type=int, default=3)
     parser.add_argument("--normalization", default="batch")
@@ -93,7 +94,7 @@ def run(args):
         label_mode=args.label_mode,
         seed=args.seed,
     )
-    core.configure_training(learning_rate=args.lr)
+    core.configure_training(learning_rate=args.lr, alpha=args.alpha)
     gen = torch.Generator().manual_seed(args.seed)
     print(vars(args), flush=True)
     total = 0.0

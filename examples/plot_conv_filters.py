@@ -8,9 +8,10 @@ to read each row as a one-channel 8x8 image.
 
 With the default ``label_mode="channelwise"`` every block splits its output
 channels into one group per class. The goodness of class :math:`c` is the
-mean squared activity of :math:`c`'s group (after the block's output is
-RMS-normalized per image, so the groups compete for a fixed energy), and each
-block is trained on its own cross-entropy over these class goodnesses. We look
+mean squared activity of :math:`c`'s group (the block ends in batch
+normalization, so each channel's mean square over the images is held near a
+constant and the groups compete for the images), and each block is trained on
+its own cross-entropy over these class goodnesses. We look
 at
 
 * the filters the first block learned, arranged by the class that owns them,
@@ -77,10 +78,10 @@ plt.show()
 # %%
 # Class goodness maps
 # -------------------
-# ``clf.core_.layers[0]`` is block 0 (convolution, ReLU, 2x2 max pooling) as a
-# torch module; it takes the images as a (n, 1, 8, 8) tensor. Its output,
-# RMS-normalized per image over all channels and positions and squared, then
-# averaged over each class's channels, gives one 4x4 map per class. The mean of
+# ``clf.core_.layers[0]`` is block 0 (convolution, ReLU, 2x2 max pooling,
+# batch normalization with its running averages) as a torch module; it takes
+# the images as a (n, 1, 8, 8) tensor. Its output squared, then averaged over
+# each class's channels, gives one 4x4 map per class. The mean of
 # a map over its 16 positions is that class's goodness in block 0, which is
 # exactly what :meth:`~skff.FFConvClassifier.block_scores` returns for block 0.
 images = [0, 1, 2, 3]
@@ -88,7 +89,6 @@ layer = clf.core_.layers[0]
 x = torch.as_tensor(X_test[images], dtype=torch.float32, device=layer.weight.device)
 with torch.no_grad():
     h = layer(x.reshape(-1, *clf.core_.input_shape)).double()  # (4, 20, 4, 4)
-    h = h / h.pow(2).mean(dim=(1, 2, 3), keepdim=True).add(1e-8).sqrt()
     sq = h.pow(2).cpu().numpy()
 maps = np.stack([sq[:, owner == c].mean(axis=1) for c in range(n_classes)], axis=1)
 g = maps.mean(axis=(2, 3))  # (4, n_classes): block 0's class goodness
