@@ -512,14 +512,14 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         names = both if self.readout == "both" else (self.readout,)
 
         def scores(xb, n_valid):
-            parts = []
-            if "goodness" in names:
-                # the padding rows are not scored with every label
-                logits = core.label_logits(xb, n_valid=n_valid, max_rows=max_pairs)
-                parts.append(log_softmax(logits.double().cpu().numpy(), axis=1))
-            if "softmax" in names:
-                logits = core.head_logits(xb)
-                parts.append(log_softmax(logits.double().cpu().numpy(), axis=1))
+            # the padding rows are not scored with every label
+            if len(names) == 2:  # one call: a core may share the forward pass
+                logits = core.readout_logits(xb, n_valid=n_valid, max_rows=max_pairs)
+            elif names == ("goodness",):
+                logits = [core.label_logits(xb, n_valid=n_valid, max_rows=max_pairs)]
+            else:
+                logits = [core.head_logits(xb)]
+            parts = [log_softmax(z.double().cpu().numpy(), axis=1) for z in logits]
             return np.concatenate(parts, axis=1)
 
         out = self._map_rows(core, source, scores)

@@ -52,8 +52,9 @@ class FFConvClassifier(BaseFFClassifier):
         ``sample_weight``, then a learned scale and shift; running averages of
         the statistics at prediction), and the goodness and the next block
         read its output. ``"sample"``: each sample's block output is
-        RMS-normalized over its channels and positions before the goodness
-        and the next block (no statistics shared between samples).
+        RMS-normalized over its channels and positions before the next block
+        and, with ``label_mode="channelwise"``, before the class goodness (no
+        statistics shared between samples).
     label_mode : {"channelwise", "input"}, default="channelwise"
         How the label enters the network (see above).
     loss, goodness, threshold, symba_scale, label_strength, negatives, n_negatives, \

@@ -9,8 +9,11 @@ channel standardized over the mini-batch and its positions, then a learned
 scale and shift (batch normalization, with running statistics at prediction;
 the block's goodness and the next block's input are its output), or
 ``"sample"``: each sample's output RMS-normalized over all its channels and
-positions before the goodness and before the next block, so that only the
-direction of the activity passes on.
+positions before the next block (and, with ``label_mode="channelwise"``,
+before the class goodness), so that only the direction of the activity passes
+on. With ``label_mode="input"`` the goodness reads the block's output
+(normalized by the batch, or not normalized with ``"sample"``), and the batch
+statistics are those of the positive and negative rows together.
 
 The label enters in one of two ways (``label_mode``):
 
@@ -69,9 +72,10 @@ class BatchChannelNorm(nn.Module):
 
     In training mode each channel is standardized with the mean and (biased)
     variance over the rows and positions of the mini-batch, row ``i``
-    counting ``weight[i]`` times when weights are given, and the running
-    averages (momentum ``momentum``) are updated; in evaluation mode, or for a
-    batch of a single value per channel, the running averages are used. A
+    counting ``row_weight[i]`` times when weights are given, and the running
+    averages (momentum ``momentum``) are updated; in evaluation mode, or when
+    the rows of positive weight hold a single value per channel (a batch of
+    zero weight included), the running averages are used and left alone. A
     learned per-channel scale (start 1) and shift (start 0) follow. Computed
     in float32, returned in the input's dtype.
     """
@@ -88,7 +92,10 @@ class BatchChannelNorm(nn.Module):
     def forward(self, h: torch.Tensor, row_weight=None) -> torch.Tensor:
         shape = (1, -1) + (1,) * (h.dim() - 2)
         hf = h.float()
-        if self.training and h.numel() // h.shape[1] > 1:
+        values = h.numel() // h.shape[1]  # per channel
+        if row_weight is not None and values:
+            values = values // h.shape[0] * int((row_weight > 0).sum())
+        if self.training and values > 1:
             dims = (0,) + tuple(range(2, h.dim()))
             if row_weight is None:
                 mean = hf.mean(dim=dims)
@@ -358,8 +365,8 @@ class ConvFFNet(LocalTrainingCore):
         per sample, which makes the groups compete for a fixed energy: a
         group's goodness is then its share, at most ``n_classes`` with
         ``goodness="mean"``), so the block cannot lower its loss by silencing
-        every group, and the scores of different blocks are on one scale when
-        they are summed."""
+        every group, and the scores of different blocks are on a similar
+        scale when they are summed."""
         sq = self._normalized(h.float()).pow(2)
         per_channel = sq.flatten(2).mean(dim=2)  # (n, C)
         m = getattr(self, f"group_{i}")
@@ -472,6 +479,18 @@ class ConvFFNet(LocalTrainingCore):
     def head_logits(self, x: torch.Tensor) -> torch.Tensor:
         """One-pass readout: the softmax head on the blocks' pooled features."""
         return self.head(self._features(self.block_outputs(x)))
+
+    def readout_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(label_logits(x), head_logits(x))``; with ``"channelwise"`` both
+        from one pass through the blocks."""
+        if self.label_mode != "channelwise":
+            return super().readout_logits(x, n_valid, max_rows)
+        hs = self.block_outputs(x)
+        scores = torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
+        goodness_logits = self.objective.logit_scale * scores.sum(dim=0)
+        return goodness_logits, self.head(self._features(hs))
 
     # -- training ----------------------------------------------------------------------
     def train_step(

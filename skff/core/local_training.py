@@ -104,6 +104,15 @@ class LocalTrainingCore(nn.Module):
             out[start : start + block - pad] = score(r, lab)[: block - pad].float()
         return out.view(n, c)
 
+    # -- readouts ------------------------------------------------------------------
+    def readout_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Both readouts of ``x``: ``(label_logits, head_logits)``. A core
+        whose two readouts share a forward pass overrides this to run it
+        once."""
+        return self.label_logits(x, n_valid, max_rows), self.head_logits(x)
+
     # -- optimizers ----------------------------------------------------------------
     def configure_training(
         self, *, learning_rate: float, alpha: float = 0.0, reset: bool = True

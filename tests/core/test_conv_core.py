@@ -1,5 +1,6 @@
 """The convolutional core's batch normalization."""
 
+import pytest
 import torch
 
 from skff.core import ConvFFNet
@@ -51,3 +52,43 @@ def test_prediction_does_not_move_the_running_averages():
     for key, value in net.state_dict().items():
         assert torch.equal(value, before[key]), key
     assert not torch.equal(before["layers.0.norm.running_mean"], torch.zeros(4))
+
+
+def test_batch_norm_of_a_batch_without_weight_changes_nothing():
+    # an all-zero-weight batch (its loss is 0) must not drag the running
+    # averages toward 0; nor may a single weighted value per channel
+    norm = BatchChannelNorm(2)
+    norm.running_mean.fill_(3.0)
+    norm.running_var.fill_(4.0)
+    h = torch.randn(5, 2, 1, generator=torch.Generator().manual_seed(3))
+    for w in (torch.zeros(5), torch.tensor([0.0, 2.0, 0.0, 0.0, 0.0])):
+        out = norm(h, w)
+        torch.testing.assert_close(norm.running_mean, torch.full((2,), 3.0))
+        torch.testing.assert_close(norm.running_var, torch.full((2,), 4.0))
+        torch.testing.assert_close(out, (h - 3.0) / (4.0 + norm.eps) ** 0.5)
+    # two weighted rows: the batch statistics again
+    norm(h, torch.tensor([0.0, 2.0, 1.0, 0.0, 0.0]))
+    assert not torch.equal(norm.running_mean, torch.full((2,), 3.0))
+
+
+def test_the_scale_and_shift_of_batch_norm_are_trained():
+    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
+    net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
+    for layer in net.layers:
+        assert not torch.equal(layer.norm.weight.detach(), torch.ones(4))
+        assert not torch.equal(layer.norm.bias.detach(), torch.zeros(4))
+
+
+@pytest.mark.parametrize("label_mode", ["channelwise", "input"])
+def test_both_readouts_from_one_call_are_the_two_readouts(label_mode):
+    net = ConvFFNet(16, 3, (1, 4, 4), [6, 6], label_mode=label_mode, seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(8, 16, generator=torch.Generator().manual_seed(4))
+    net.train_step(x, torch.arange(8) % 3, torch.Generator().manual_seed(0))
+    net.eval()
+    with torch.no_grad():
+        goodness, head = net.readout_logits(x)
+        assert torch.equal(goodness, net.label_logits(x))
+        assert torch.equal(head, net.head_logits(x))

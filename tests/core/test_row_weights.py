@@ -99,8 +99,9 @@ def test_a_step_with_integer_weights_is_a_step_on_repeated_rows(name, loss):
     torch.testing.assert_close(losses, want_losses, rtol=1e-5, atol=1e-6)
     for key, grad in grads.items():
         # (gradients reach 25 in the batch-normalized conv blocks: float32
-        # sums in another order differ by a few 1e-6)
-        torch.testing.assert_close(grad, want_grads[key], rtol=1e-4, atol=1e-5)
+        # sums in another order differ there by a few 1e-6)
+        atol = 1e-5 if name.startswith("conv") else 1e-6
+        torch.testing.assert_close(grad, want_grads[key], rtol=1e-4, atol=atol)
     # the weights matter: the unweighted step on the five rows is another one
     plain, _ = _one_step(_core(name, loss), x, y)
     assert not torch.allclose(plain, losses, rtol=1e-3)
