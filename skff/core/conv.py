@@ -73,9 +73,11 @@ class BatchChannelNorm(nn.Module):
     In training mode each channel is standardized with the mean and (biased)
     variance over the rows and positions of the mini-batch, row ``i``
     counting ``row_weight[i]`` times when weights are given, and the running
-    averages (momentum ``momentum``) are updated; in evaluation mode, or when
-    the rows of positive weight hold a single value per channel (a batch of
-    zero weight included), the running averages are used and left alone. A
+    averages (momentum ``momentum``) are updated; in evaluation mode, without
+    autograd (prediction runs under ``torch.inference_mode``, also while a
+    warm refit trains the same network in another thread), or when the rows
+    of positive weight hold a single value per channel (a batch of zero
+    weight included), the running averages are used and left alone. A
     learned per-channel scale (start 1) and shift (start 0) follow. Computed
     in float32, returned in the input's dtype.
     """
@@ -95,7 +97,7 @@ class BatchChannelNorm(nn.Module):
         values = h.numel() // h.shape[1]  # per channel
         if row_weight is not None and values:
             values = values // h.shape[0] * int((row_weight > 0).sum())
-        if self.training and values > 1:
+        if self.training and torch.is_grad_enabled() and values > 1:
             dims = (0,) + tuple(range(2, h.dim()))
             if row_weight is None:
                 mean = hf.mean(dim=dims)

@@ -92,3 +92,21 @@ def test_both_readouts_from_one_call_are_the_two_readouts(label_mode):
         goodness, head = net.readout_logits(x)
         assert torch.equal(goodness, net.label_logits(x))
         assert torch.equal(head, net.head_logits(x))
+
+
+def test_batch_norm_without_autograd_reads_the_running_averages():
+    # prediction runs without autograd; a warm refit in another thread may
+    # hold the network in training mode meanwhile
+    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
+    net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    assert net.training
+    with torch.inference_mode():
+        live = net.label_logits(x[:3])
+    for key, value in net.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    net.eval()
+    with torch.inference_mode():
+        assert torch.equal(live, net.label_logits(x[:3]))
