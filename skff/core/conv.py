@@ -42,7 +42,6 @@ spatial dimension (with the neutral label ``label_strength / n_classes`` in
 
 from __future__ import annotations
 
-import contextlib
 import math
 
 import torch
@@ -389,20 +388,6 @@ class ConvFFNet(LocalTrainingCore):
         buf.copy_(running.detach())
         return (running - running.mean()).pow(2).mean()
 
-    @contextlib.contextmanager
-    def _running_statistics(self):
-        """Batch normalization with its running statistics (as at
-        prediction), and without updating them, inside the block."""
-        norms = [layer.norm for layer in self.layers if layer.norm is not None]
-        modes = [norm.training for norm in norms]
-        try:
-            for norm in norms:
-                norm.eval()
-            yield
-        finally:
-            for norm, mode in zip(norms, modes, strict=True):
-                norm.train(mode)
-
     def _normalized(self, h: torch.Tensor) -> torch.Tensor:
         """A block's output as the goodness and the next block read it: as is
         after batch normalization, RMS-normalized per sample otherwise."""
@@ -458,8 +443,7 @@ class ConvFFNet(LocalTrainingCore):
         channel group's goodness (``"channelwise"``), or the block's goodness
         with each label in the input (``"input"``). Unscaled."""
         if self.label_mode == "channelwise":
-            hs = self.block_outputs(x)
-            return torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
+            return self._class_scores(self.block_outputs(x))
         n, k = x.shape[0], self.n_classes
         part = self._input_part(self._image(x))
         maps = self._label_maps(part)
@@ -468,6 +452,10 @@ class ConvFFNet(LocalTrainingCore):
         return torch.stack(
             [goodness(h.flatten(1), self.objective.goodness).view(n, k) for h in hs]
         )
+
+    def _class_scores(self, hs) -> torch.Tensor:
+        """Every block's class goodness, shape (n_blocks, n, n_classes)."""
+        return torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
 
     def label_logits(
         self, x: torch.Tensor, n_valid=None, max_rows=None
@@ -490,9 +478,8 @@ class ConvFFNet(LocalTrainingCore):
         if self.label_mode != "channelwise":
             return super().readout_logits(x, n_valid, max_rows)
         hs = self.block_outputs(x)
-        scores = torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
-        goodness_logits = self.objective.logit_scale * scores.sum(dim=0)
-        return goodness_logits, self.head(self._features(hs))
+        scores = self.objective.logit_scale * self._class_scores(hs).sum(dim=0)
+        return scores, self.head(self._features(hs))
 
     # -- training ----------------------------------------------------------------------
     def train_step(
@@ -534,8 +521,9 @@ class ConvFFNet(LocalTrainingCore):
         n = x.shape[0]
         part = self._input_part(x)
         maps = self._label_maps(part)
-        with torch.no_grad(), self._running_statistics():
-            # the head's features as prediction computes them
+        with torch.no_grad():
+            # the head's features as prediction computes them (without
+            # autograd, batch normalization reads its running averages)
             neutral = maps.detach().mean(dim=0, keepdim=True).expand(n, -1)
             hs = self._propagate(self._first_block(part.detach(), neutral))
             feats = self._features(hs)
