@@ -22,16 +22,21 @@ def make_motifs(n=1200, length=64, seed=0):
     return X, y
 
 
-def test_digits_as_images(digits_split):
+@pytest.mark.parametrize("normalization", ["batch", "sample"])
+def test_digits_as_images(digits_split, normalization):
     X_tr, X_te, y_tr, y_te = digits_split
     clf = FFConvClassifier(
         input_shape=(1, 8, 8),
         channels=(32, 64),
+        normalization=normalization,
         batch_size=50,
         max_iter=30,
         random_state=0,
     ).fit(X_tr, y_tr)
     assert clf.score(X_te, y_te) >= 0.97
+    # batch normalization ends every block, or no block
+    has_norm = [layer.norm is not None for layer in clf.core_.layers]
+    assert has_norm == [normalization == "batch"] * 2
     blocks = clf.block_scores(X_te)
     assert blocks.shape == (2, len(X_te), 10)
     # the deeper block alone is a good classifier too
@@ -86,20 +91,6 @@ def test_short_signals_and_single_pixels():
     for shape in [None, (3, 1), (1, 1, 3), (3, 1, 1)]:
         clf = FFConvClassifier(input_shape=shape, channels=(4, 4, 4), max_iter=2)
         assert clf.fit(X, y).predict(X).shape == (60,)
-
-
-def test_sample_normalization_learns_digits(digits_split):
-    X_tr, X_te, y_tr, y_te = digits_split
-    clf = FFConvClassifier(
-        input_shape=(1, 8, 8),
-        channels=(32, 64),
-        normalization="sample",
-        batch_size=50,
-        max_iter=30,
-        random_state=0,
-    ).fit(X_tr, y_tr)
-    assert clf.score(X_te, y_te) >= 0.95
-    assert all(layer.norm is None for layer in clf.core_.layers)
 
 
 def test_batch_normalization_predicts_each_row_on_its_own(small_digits):
