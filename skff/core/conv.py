@@ -101,13 +101,11 @@ class BatchChannelNorm(nn.Module):
             if row_weight is None:
                 mean = hf.mean(dim=dims)
                 var = (hf - mean.view(shape)).pow(2).mean(dim=dims)
-            else:
-                w = row_weight.float().reshape(-1, 1)
-                w = w / w.sum().clamp_min(torch.finfo(torch.float32).tiny)
-                per_row = hf.flatten(2).mean(dim=2)  # (n, C)
-                mean = (per_row * w).sum(dim=0)
+            else:  # each row's per-channel means, averaged with its weight
+                row_mean = LocalTrainingCore.row_mean
+                mean = row_mean(hf.flatten(2).mean(dim=2), row_weight)
                 sq = (hf - mean.view(shape)).pow(2).flatten(2).mean(dim=2)
-                var = (sq * w).sum(dim=0)
+                var = row_mean(sq, row_weight)
             with torch.no_grad():
                 self.running_mean.lerp_(mean.detach(), self.momentum)
                 self.running_var.lerp_(var.detach(), self.momentum)
