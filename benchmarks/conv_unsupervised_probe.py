@@ -34,7 +34,7 @@ from threadpoolctl import threadpool_limits
 
 from skff.core.conv import FFConv
 from skff.core.functional import ff_loss
-from skff.core.unsupervised import blur_mask, other_rows
+from skff.core.unsupervised import blur_mask, layer_normalize, other_rows
 from skff.datasets import load_fashion_mnist
 
 
@@ -96,8 +96,7 @@ def run(args):
         for block in blocks:
             h = block(h)
             f = F.adaptive_avg_pool2d(h, min(4, h.shape[-1])).flatten(1)
-            f = f - f.mean(dim=1, keepdim=True)
-            out.append(f * torch.rsqrt(f.pow(2).mean(dim=1, keepdim=True) + 1e-8))
+            out.append(layer_normalize(f))
         return torch.cat(out, dim=1)
 
     start = time.perf_counter()

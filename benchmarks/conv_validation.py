@@ -8,7 +8,10 @@ repository root::
 
     python benchmarks/conv_validation.py --channels 32,64,128,256 --epochs 16
 
-(1 torch thread by default; Adam with the linear decay, as the estimator.)
+(1 torch thread by default; Adam, the rate constant for the first half of
+the epochs, then falling linearly: from epoch ``e >= n / 2`` of ``n``,
+``2 (n - e) / n`` times the initial rate, a near twin of the estimator's
+``learning_rate="linear"``, which uses ``2 (n - e) / (n + 1)``.)
 """
 
 from __future__ import annotations
@@ -99,8 +102,8 @@ def run(args):
     print(vars(args), flush=True)
     total = 0.0
     for epoch in range(args.epochs):
-        # the estimator's linear schedule: constant, then linear to 0 over the
-        # second half
+        # constant, then linear toward 0 over the second half (see the module
+        # docstring for how this differs from the estimator's schedule)
         half = args.epochs / 2
         frac = max(0.0, (epoch - half) / half)
         core.set_learning_rate(args.lr * (1 - frac))
