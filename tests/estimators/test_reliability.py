@@ -220,3 +220,36 @@ def test_padding_rows_are_not_scored_with_every_label(monkeypatch):
     monkeypatch.setattr(FFNet, "_propagate", spy)
     lm.predict_proba([chars[:5]])
     assert sum(seen) == 2048
+
+
+@pytest.mark.parametrize(
+    "est",
+    [
+        FFClassifier(hidden_size=64, max_iter=1, readout="goodness"),
+        FFRecurrentClassifier(hidden_size=64, max_iter=1, readout="goodness"),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_label_scores_do_not_depend_on_the_pair_block_size(est, monkeypatch):
+    """(row, label) pairs are scored in cache-sized blocks: blocks of at most 64
+    pairs and one block of all 1,200 give the same probabilities bit for
+    bit."""
+    import skff._base
+    from skff.core import LocalTrainingCore
+
+    est.set_params(random_state=0).fit(X, y)
+    blocks = []
+    score_pairs = LocalTrainingCore._score_pairs
+
+    def spy(self, n, n_valid, score, max_rows):
+        blocks.append(max_rows)
+        return score_pairs(self, n, n_valid, score, max_rows)
+
+    monkeypatch.setattr(LocalTrainingCore, "_score_pairs", spy)
+    monkeypatch.setattr(skff._base, "_PAIR_ELEMENTS", 64 * 64)
+    small = est.predict_proba(X)
+    assert max(blocks) <= 64
+    monkeypatch.setattr(skff._base, "_PAIR_ELEMENTS", 1 << 30)
+    large = est.predict_proba(X)
+    assert min(blocks[-1:]) >= len(X) * 4
+    np.testing.assert_array_equal(small, large)
