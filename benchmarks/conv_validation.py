@@ -41,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--kernel-size", type=int, default=3)
     parser.add_argument("--normalization", default="batch")
+    parser.add_argument(
+        "--symba-scale", type=float, default=4.0, help="class-goodness logit scale"
+    )
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
@@ -95,6 +98,7 @@ def run(args):
         kernel_size=args.kernel_size,
         normalization=args.normalization,
         label_mode=args.label_mode,
+        objective=dict(symba_scale=args.symba_scale),
         seed=args.seed,
     )
     core.configure_training(learning_rate=args.lr, alpha=args.alpha)

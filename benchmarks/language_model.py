@@ -623,13 +623,18 @@ def main(argv: list[str] | None = None) -> None:
     ff = [r for r in rows if r["model"].startswith("FFLanguageModel")]
     if mlp and ff:
         print()
-        print("FF relative to the MLP (goal: accuracy >= 0.95x, perplexity <= 1.15x):")
+        print(
+            "FF relative to the MLP (goals: accuracy >= 0.95x, perplexity "
+            f"<= 1.15x, fit time <= 3x; {args.threads} thread(s)):"
+        )
         for r in ff:
             acc = r["accuracy"] / mlp[0]["accuracy"]
             ppl = r["perplexity"] / mlp[0]["perplexity"]
-            ok = "met" if acc >= 0.95 and ppl <= 1.15 else "missed"
+            fit = r["fit_time"] / mlp[0]["fit_time"]
+            ok = "met" if acc >= 0.95 and ppl <= 1.15 and fit <= 3 else "missed"
             print(
-                f"  {r['setting']:<8} accuracy x{acc:.3f}, perplexity x{ppl:.3f}: {ok}"
+                f"  {r['setting']:<8} accuracy x{acc:.3f}, perplexity x{ppl:.3f}, "
+                f"fit time x{fit:.2f}: {ok}"
             )
 
     print()
