@@ -91,13 +91,14 @@ class FFLanguageModel(DensityMixin, BaseFF):
         costs one more forward pass per layer. Four validated better than one
         on The Devil's Dictionary for little extra fit time (the measurements
         are on the benchmarks page).
-    readout : {"softmax", "goodness", "both"}, default="softmax"
+    readout : {"softmax", "goodness", "both"}, default="both"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the
         goodness of every candidate (the context's part of layer 0 is computed
-        once), or the normalized geometric mean of both (the most accurate and
-        the lowest perplexity on The Devil's Dictionary, at the cost of one
-        pass per candidate).
+        once), or the normalized geometric mean of both (the default: the most
+        accurate and the lowest perplexity on The Devil's Dictionary, at the
+        cost of one pass per candidate; ``"softmax"`` is the fastest, about
+        25x faster at 84 characters).
     alpha, learning_rate_init, learning_rate, max_iter, batch_size
         Optimization, as in :class:`FFClassifier`; the learning rate decays
         linearly over the second half of the epochs by default
@@ -189,7 +190,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         negatives="hard",
         n_negatives=4,
         peer_normalization=0.0,
-        readout="softmax",
+        readout="both",
         alpha=0.0,
         learning_rate_init=0.003,
         learning_rate="linear",

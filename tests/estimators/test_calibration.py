@@ -122,8 +122,9 @@ def test_language_model_fits_temperatures():
         random_state=0,
         device="cpu",
     ).fit(text)
-    # the default readout only: the goodness readout costs a pass per character
-    assert set(lm.temperatures_) == {lm.readout}
+    # readout="both" (the default) fits all three
+    assert lm.readout == "both"
+    assert set(lm.temperatures_) == {"goodness", "softmax", "both"}
     t = lm.temperatures_[lm.readout]
     assert 0 < t <= 1
     logp = lm.predict_log_proba(["the quick"])
