@@ -133,13 +133,14 @@ class FFNet(LocalTrainingCore):
         return self.head(self.neutral_features(x))
 
     def label_logits(
-        self, x: torch.Tensor, n_valid=None, max_rows=None
+        self, x: torch.Tensor, n_valid=None, max_rows=None, input_part=None
     ) -> torch.Tensor:
         """Per-label readout: goodness summed over the readout layers for every
         label, shape (n, n_classes). The input part of layer 0 is computed once
-        per row; only the first ``n_valid`` rows are scored (the rest are
-        padding), at most ``max_rows`` (row, label) pairs at a time."""
-        part = self._input_part(x)
+        per row (or given); only the first ``n_valid`` rows are scored (the
+        rest are padding), at most ``max_rows`` (row, label) pairs at a
+        time."""
+        part = self._input_part(x) if input_part is None else input_part
         cols = self._label_columns()
 
         def score(rows, labels):
@@ -152,6 +153,17 @@ class FFNet(LocalTrainingCore):
 
         scores = self._score_pairs(x.shape[0], n_valid, score, max_rows)
         return self.objective.logit_scale * scores
+
+    def readout_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(label_logits(x), head_logits(x))``, the input part of layer 0
+        computed once for both."""
+        part = self._input_part(x)
+        return (
+            self.label_logits(x, n_valid, max_rows, input_part=part),
+            self.head(self.neutral_features(x, part)),
+        )
 
     def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
         """Goodness of every layer for the given labels, shape (n, n_layers)."""

@@ -284,16 +284,20 @@ class RecurrentFFNet(LocalTrainingCore):
         return self.head(self._window_features(x_in, self._neutral_top(), states))
 
     def label_logits(
-        self, x: torch.Tensor, n_valid=None, max_rows=None
+        self, x: torch.Tensor, n_valid=None, max_rows=None, label_free=None
     ) -> torch.Tensor:
         """Per-label readout, shape (n, n_classes): the goodness summed over the
         layers and averaged over the window, with every label clamped in turn,
         times ``symba_scale`` for the SymBa loss. The label-free parts (input
         part, bottom-up pass) are computed once per row; only the first
         ``n_valid`` rows are scored (the rest are padding), at most
-        ``max_rows`` (row, label) pairs at a time."""
-        x_in = self._input_part(x)
-        states = self._bottom_up_pass(x_in)
+        ``max_rows`` (row, label) pairs at a time. ``label_free``: the input
+        part and the bottom-up states, when already computed."""
+        if label_free is None:
+            x_in = self._input_part(x)
+            states = self._bottom_up_pass(x_in)
+        else:
+            x_in, states = label_free
         tops = self._label_top(torch.arange(self.n_classes, device=x.device))
 
         def score(rows, labels):
@@ -303,6 +307,17 @@ class RecurrentFFNet(LocalTrainingCore):
 
         scores = self._score_pairs(x.shape[0], n_valid, score, max_rows)
         return self.objective.logit_scale * scores
+
+    def readout_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(label_logits(x), head_logits(x))``, the label-free parts (input
+        part, bottom-up pass) computed once for both."""
+        x_in = self._input_part(x)
+        states = self._bottom_up_pass(x_in)
+        labels = self.label_logits(x, n_valid, max_rows, label_free=(x_in, states))
+        head = self.head(self._window_features(x_in, self._neutral_top(), states))
+        return labels, head
 
     def goodness_trajectory(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """Goodness summed over the layers at every time ``0..n_iterations``,

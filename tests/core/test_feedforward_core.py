@@ -4,7 +4,7 @@ and the pairing of negatives with their positives."""
 import pytest
 import torch
 
-from skff.core import FFNet, rms_normalize
+from skff.core import FFNet, RecurrentFFNet, rms_normalize
 
 
 def test_layers_are_trained_locally():
@@ -67,3 +67,27 @@ def test_negatives_are_paired_with_their_positives(training_spy, negatives):
     for j in range(3):
         want = torch.stack([before[c][r] for r, c in enumerate(y_neg[j].tolist())])
         torch.testing.assert_close(g_neg[:, j], want)
+
+
+@pytest.mark.parametrize("core_class", [FFNet, RecurrentFFNet])
+def test_both_readouts_share_the_label_free_pass(core_class, monkeypatch):
+    """``readout_logits`` computes the label-free part (layer 0's input part;
+    for the recurrent net also the bottom-up pass) once for both readouts,
+    with the same values as the readouts one by one."""
+    net = core_class(12, 3, [16, 16], seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(8, 12, generator=torch.Generator().manual_seed(1))
+    net.train_step(x, torch.arange(8) % 3, torch.Generator().manual_seed(0))
+    calls = []
+    input_part = core_class._input_part
+
+    def spy(self, xb):
+        calls.append(len(xb))
+        return input_part(self, xb)
+
+    monkeypatch.setattr(core_class, "_input_part", spy)
+    with torch.no_grad():
+        goodness, head = net.readout_logits(x)
+        assert calls == [8]
+        assert torch.equal(goodness, net.label_logits(x))
+        assert torch.equal(head, net.head_logits(x))
