@@ -54,8 +54,8 @@ from .exceptions import DivergenceError
 
 # rows x labels x width of the widest layer handled at once when predicting
 _PREDICT_ELEMENTS = 1 << 23
-# activations held by one block of (row, label) pairs when scoring labels:
-# small enough for the block's element-wise work to stay in the CPU's cache
+# activations held by one block of (row, label) pairs when scoring labels on
+# the CPU: small enough for the block's element-wise work to stay in cache
 _PAIR_ELEMENTS = 1 << 19
 # prediction chunks are padded to a multiple of this many rows
 _ROW_QUANTUM = 64
@@ -510,7 +510,10 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         """The log-softmax of the logits ``self.readout`` reads
         (``"goodness"``: per-label goodness, ``"softmax"``: the head, both
         for ``"both"``), by name, for every row of ``source``."""
-        max_pairs = _PAIR_ELEMENTS // self._pair_elements(core)
+        # cache-sized blocks on the CPU; a GPU prefers fewer, larger ones
+        cpu = core.head.weight.device.type == "cpu"
+        budget = _PAIR_ELEMENTS if cpu else _PREDICT_ELEMENTS
+        max_pairs = budget // self._pair_elements(core)
         both = ("goodness", "softmax")
         names = both if self.readout == "both" else (self.readout,)
 

@@ -225,8 +225,10 @@ def test_padding_rows_are_not_scored_with_every_label(monkeypatch):
 @pytest.mark.parametrize(
     "est",
     [
-        FFClassifier(hidden_size=64, max_iter=1, readout="goodness"),
-        FFRecurrentClassifier(hidden_size=64, max_iter=1, readout="goodness"),
+        FFClassifier(hidden_size=64, max_iter=1, readout="goodness", device="cpu"),
+        FFRecurrentClassifier(
+            hidden_size=64, max_iter=1, readout="goodness", device="cpu"
+        ),
     ],
     ids=lambda e: type(e).__name__,
 )
