@@ -87,7 +87,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    parser.add_argument("--max-iter", type=int, default=60, help="FF epochs")
+    parser.add_argument(
+        "--max-iter",
+        type=int,
+        default=None,
+        help="FF epochs (default: FFClassifier's, 20 for the 60,000 images)",
+    )
     parser.add_argument("--hidden-size", type=int, default=500)
     parser.add_argument("--n-layers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=100)

@@ -361,7 +361,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 core,
                 source,
                 targets,
-                1 if incremental else self.max_iter,
+                1 if incremental else self._n_epochs(len(source)),
                 validation=validation,
                 history=record,
                 weights=weights,
@@ -392,6 +392,10 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             )
         self._publish(core, record, fitted, device)
         return self
+
+    def _n_epochs(self, n_rows: int) -> int:
+        """Epochs of one ``fit`` on ``n_rows`` training rows: ``max_iter``."""
+        return self.max_iter
 
     #: The parameters that set the size of the weights, named in memory errors.
     _size_params: tuple = ("hidden_size", "n_layers")

@@ -1,6 +1,8 @@
 """FFClassifier: a feed-forward Forward-Forward network as a scikit-learn classifier."""
 
-from sklearn.utils._param_validation import StrOptions
+from numbers import Integral
+
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from .core import FFNet
@@ -87,11 +89,16 @@ class FFClassifier(BaseFFClassifier):
     learning_rate_init : float, default=0.01
         Learning rate of each layer's Adam optimizer.
     learning_rate : {"constant", "linear"}, default="linear"
-        Schedule: ``"linear"`` keeps the rate for the first half of ``max_iter``
+        Schedule: ``"linear"`` keeps the rate for the first half of the epochs
         and then decays it linearly towards zero (Hinton's schedule; it
         validated better than ``"constant"`` on Fashion-MNIST and digits).
-    max_iter : int, default=60
-        Number of epochs (passes over the data).
+    max_iter : int or None, default=None
+        Number of epochs (passes over the data). None: a budget of 1,200,000
+        training rows seen, ``ceil(1_200_000 / n_rows)`` epochs, at least 20
+        and at most 60 (60 epochs up to 20,000 training rows, 20 from 60,000
+        on): small data sets need many epochs, large ones converge in fewer
+        (on Fashion-MNIST 20 epochs were as accurate as 60 in a third of
+        the time). The epochs run are in ``n_iter_``.
     batch_size : int, default=100
         Mini-batch size (clipped to the number of samples).
     early_stopping : bool, default=False
@@ -181,7 +188,17 @@ class FFClassifier(BaseFFClassifier):
         **BaseFFClassifier._parameter_constraints,
         "label_injection": [StrOptions({"concat", "overlay"})],
         "readout_skip_first": ["boolean"],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
     }
+    #: ``max_iter=None``: training rows seen per fit, and the epoch bounds
+    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 1_200_000, 20, 60
+
+    def _n_epochs(self, n_rows: int) -> int:
+        if self.max_iter is not None:
+            return self.max_iter
+        epochs = -(-self._ROWS_SEEN // max(1, n_rows))
+        return min(self._MAX_EPOCHS, max(self._MIN_EPOCHS, epochs))
+
     _fixed_on_warm_start = (
         *BaseFFClassifier._fixed_on_warm_start,
         "label_injection",
@@ -209,7 +226,7 @@ class FFClassifier(BaseFFClassifier):
         alpha=0.0,
         learning_rate_init=0.01,
         learning_rate="linear",
-        max_iter=60,
+        max_iter=None,
         batch_size=100,
         early_stopping=False,
         validation_fraction=0.1,

@@ -18,7 +18,8 @@ def test_digits_default_accuracy(digits_split):
     X_tr, X_te, y_tr, y_te = digits_split
     clf = FFClassifier(random_state=0).fit(X_tr, y_tr)
     assert clf.score(X_te, y_te) >= 0.97
-    assert clf.n_iter_ == clf.max_iter == len(clf.loss_curve_)
+    # max_iter=None: 60 epochs for 1,257 rows
+    assert clf.n_iter_ == 60 == len(clf.loss_curve_)
     # every layer learned to separate positive from negative data
     first, last = np.array(clf.loss_curve_[0]), np.array(clf.loss_curve_[-1])
     assert np.all(last[:-1] < 0.5 * first[:-1])
@@ -258,3 +259,24 @@ def test_out_of_memory_names_the_parameter(small_digits, monkeypatch):
     monkeypatch.setattr(FFNet, "train_step", oom)
     with pytest.raises(MemoryError, match="Lower batch_size"):
         FFClassifier(**FAST, random_state=0).fit(X_tr, y_tr)
+
+
+def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
+    """max_iter=None runs ceil(budget / n_rows) epochs within [min, max]:
+    here a budget of 1,000 rows seen, 2 to 6 epochs."""
+    monkeypatch.setattr(FFClassifier, "_ROWS_SEEN", 1000)
+    monkeypatch.setattr(FFClassifier, "_MIN_EPOCHS", 2)
+    monkeypatch.setattr(FFClassifier, "_MAX_EPOCHS", 6)
+    rng = np.random.RandomState(0)
+    params = dict(hidden_size=8, batch_size=50, random_state=0, device="cpu")
+    for n_rows, epochs in [(100, 6), (250, 4), (400, 3), (2000, 2)]:
+        X, y = rng.rand(n_rows, 5), np.arange(n_rows) % 2
+        assert FFClassifier(**params).fit(X, y).n_iter_ == epochs
+    # the held-out rows of early stopping are not training rows: 400 x 0.5
+    clf = FFClassifier(
+        **params, early_stopping=True, validation_fraction=0.5, n_iter_no_change=9
+    )
+    assert clf.fit(X[:400], y[:400]).n_iter_ == 5
+    # an explicit max_iter wins; partial_fit is one epoch
+    assert FFClassifier(**params, max_iter=7).fit(X, y).n_iter_ == 7
+    assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
