@@ -128,9 +128,10 @@ class FFNet(LocalTrainingCore):
         return torch.cat([rms_normalize(h) for h in hs[self.first_readout :]], dim=1)
 
     # -- readouts ------------------------------------------------------------------
-    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """One-pass readout: the softmax head on the neutral-label activities."""
-        return self.head(self.neutral_features(x))
+    def head_logits(self, x: torch.Tensor, input_part=None) -> torch.Tensor:
+        """One-pass readout: the softmax head on the neutral-label activities
+        (layer 0's input part computed here, or given)."""
+        return self.head(self.neutral_features(x, input_part))
 
     def label_logits(
         self, x: torch.Tensor, n_valid=None, max_rows=None, input_part=None
@@ -162,7 +163,7 @@ class FFNet(LocalTrainingCore):
         part = self._input_part(x)
         return (
             self.label_logits(x, n_valid, max_rows, input_part=part),
-            self.head(self.neutral_features(x, part)),
+            self.head_logits(x, input_part=part),
         )
 
     def layer_goodness(self, x: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

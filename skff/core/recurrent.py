@@ -276,11 +276,16 @@ class RecurrentFFNet(LocalTrainingCore):
         return torch.cat(acc, dim=1) / (stop - start + 1)
 
     # -- readouts ------------------------------------------------------------------
-    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """One-pass readout: the softmax head on the window-averaged normalized
-        states under the neutral label."""
+    def _label_free(self, x: torch.Tensor) -> tuple:
+        """What every readout shares: the input part and the bottom-up states."""
         x_in = self._input_part(x)
-        states = self._bottom_up_pass(x_in)
+        return x_in, self._bottom_up_pass(x_in)
+
+    def head_logits(self, x: torch.Tensor, label_free=None) -> torch.Tensor:
+        """One-pass readout: the softmax head on the window-averaged normalized
+        states under the neutral label (``label_free``: the input part and the
+        bottom-up states, when already computed)."""
+        x_in, states = self._label_free(x) if label_free is None else label_free
         return self.head(self._window_features(x_in, self._neutral_top(), states))
 
     def label_logits(
@@ -293,11 +298,7 @@ class RecurrentFFNet(LocalTrainingCore):
         ``n_valid`` rows are scored (the rest are padding), at most
         ``max_rows`` (row, label) pairs at a time. ``label_free``: the input
         part and the bottom-up states, when already computed."""
-        if label_free is None:
-            x_in = self._input_part(x)
-            states = self._bottom_up_pass(x_in)
-        else:
-            x_in, states = label_free
+        x_in, states = self._label_free(x) if label_free is None else label_free
         tops = self._label_top(torch.arange(self.n_classes, device=x.device))
 
         def score(rows, labels):
@@ -313,18 +314,17 @@ class RecurrentFFNet(LocalTrainingCore):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(label_logits(x), head_logits(x))``, the label-free parts (input
         part, bottom-up pass) computed once for both."""
-        x_in = self._input_part(x)
-        states = self._bottom_up_pass(x_in)
-        labels = self.label_logits(x, n_valid, max_rows, label_free=(x_in, states))
-        head = self.head(self._window_features(x_in, self._neutral_top(), states))
-        return labels, head
+        shared = self._label_free(x)
+        return (
+            self.label_logits(x, n_valid, max_rows, label_free=shared),
+            self.head_logits(x, label_free=shared),
+        )
 
     def goodness_trajectory(self, x: torch.Tensor, labels=None) -> torch.Tensor:
         """Goodness summed over the layers at every time ``0..n_iterations``,
         shape (n, n_iterations + 1), with ``labels`` (int64, one per row) or the
         neutral label (``None``) clamped at the top."""
-        x_in = self._input_part(x)
-        states = self._bottom_up_pass(x_in)
+        x_in, states = self._label_free(x)
         top = self._neutral_top() if labels is None else self._label_top(labels)
         out = []
 
