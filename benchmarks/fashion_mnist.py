@@ -95,7 +95,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--hidden-size", type=int, default=500)
     parser.add_argument("--n-layers", type=int, default=2)
-    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="FF batch size; None: each estimator's own",
+    )
     parser.add_argument("--device", default="cpu", help="FFClassifier device")
     parser.add_argument(
         "--threads",
@@ -214,11 +219,12 @@ def ff_params(args) -> dict:
         n_layers=args.n_layers,
         hidden_size=args.hidden_size,
         max_iter=args.max_iter,
-        batch_size=args.batch_size,
         device=args.device,
         random_state=args.random_state,
         verbose=args.verbose,
     )
+    if args.batch_size is not None:
+        params["batch_size"] = args.batch_size
     params.update(dict(args.param))
     return params
 
@@ -320,7 +326,6 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
 def conv_params(args) -> dict:
     params = dict(
         input_shape=(1, 28, 28),
-        batch_size=args.batch_size,
         device=args.device,
         random_state=args.random_state,
         verbose=args.verbose,

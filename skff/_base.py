@@ -7,8 +7,9 @@ Each estimator subclasses :class:`BaseFF` and fills its hooks:
     Validate the input; return the training source and its targets (int64
     labels, or :class:`WeightedTargets` when the rows carry weights), an
     optional validation ``(source, targets)`` pair (or ``(source, targets,
-    weights)``), and the fitted attributes the data defines (``classes_``, a
-    vocabulary), published when ``fit`` ends. ``fit_params`` are the extra
+    weights)``: rows held out when ``hold_out`` and ``_holds_out(n_rows)``),
+    and the fitted attributes the data defines (``classes_``, a vocabulary),
+    published when ``fit`` ends. ``fit_params`` are the extra
     arguments of ``fit`` (the classifiers' ``sample_weight``).
 ``_build_core(fitted, seed)``
     A new core (:mod:`skff.core`) for those attributes.
@@ -324,7 +325,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             warm=warm,
             classes=classes,
             device=device,
-            hold_out=self.early_stopping and not incremental,
+            hold_out=not incremental,
             seed=seed,
             **fit_params,
         )
@@ -344,7 +345,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 k: getattr(self, k) for k in self._fixed_on_warm_start
             }
             record = _History(seed, 0, [], None, None)
-        if validation is not None and record.validation_scores_ is None:
+        if self.early_stopping and record.validation_scores_ is None:
             record.validation_scores_ = []
         self._configure_core(core)
         core.configure_training(
@@ -362,7 +363,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 source,
                 targets,
                 1 if incremental else self._n_epochs(len(source)),
-                validation=validation,
+                validation=validation if self.early_stopping else None,
                 history=record,
                 weights=weights,
             )
@@ -383,8 +384,9 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 self._publish(core, record, fitted, device)
             raise
         if "readout" in self._get_param_names():
-            # temperatures from held-out rows; a fit without them (partial_fit,
-            # no early stopping) leaves the readouts as they are
+            # temperatures from held-out rows (early stopping's, or those
+            # ``calibrate`` holds out); a fit without them (partial_fit, small
+            # data) leaves the readouts as they are
             fitted["temperatures_"] = (
                 None
                 if validation is None
@@ -397,6 +399,17 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         """Epochs of one ``fit`` on ``n_rows`` training rows: ``max_iter``."""
         return self.max_iter
 
+    def _holds_out(self, n_rows: int) -> bool:
+        """Whether a fit on ``n_rows`` rows holds out ``validation_fraction``
+        of them (``_fit_data`` asks, unless ``partial_fit`` forbids it):
+        for early stopping."""
+        return self.early_stopping
+
+    def _batch_rows(self, n_rows: int) -> int:
+        """Rows of a mini-batch when training on ``n_rows`` rows:
+        ``batch_size``, clipped to ``n_rows``."""
+        return min(self.batch_size, n_rows)
+
     #: The parameters that set the size of the weights, named in memory errors.
     _size_params: tuple = ("hidden_size", "n_layers")
 
@@ -407,7 +420,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         sizes = ", ".join(f"{k}={getattr(self, k)!r}" for k in params)
         names = " or ".join(params)
         return MemoryError(
-            f"{type(self).__name__} with {sizes} and batch_size={self.batch_size} "
+            f"{type(self).__name__} with {sizes} and batch_size={self.batch_size!r} "
             f"does not fit in the memory of {device}{detail}. Lower batch_size "
             f"(the activations) or {names} (the weights), or train on another "
             "device."
@@ -422,7 +435,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             shape = self._build_core(fitted, seed)
         n_weights = sum(p.numel() for p in shape.parameters())
         # one negative per positive unless the estimator sets n_negatives
-        rows = self.batch_size * (1 + getattr(self, "n_negatives", 1))
+        rows = self._batch_rows(2**62) * (1 + getattr(self, "n_negatives", 1))
         need = 4 * (4 * n_weights + 3 * rows * sum(shape.hidden_sizes))
         free = available_memory(device)
         if free is not None and need > free:

@@ -99,16 +99,36 @@ class FFClassifier(BaseFFClassifier):
         on): small data sets need many epochs, large ones converge in fewer
         (on a Fashion-MNIST validation split 20 epochs were as accurate as
         60 in 40% of the time). The epochs run are in ``n_iter_``.
-    batch_size : int, default=100
-        Mini-batch size (clipped to the number of samples).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size (clipped to the number of samples). ``"auto"``:
+        ``n_rows // 50`` within [100, 200], so 100 rows up to 5,000 training
+        rows and 200 (as :class:`~sklearn.neural_network.MLPClassifier`) from
+        10,000 on: small data sets need the many small steps, large ones
+        train as well with half as many (on Fashion-MNIST validation splits
+        of 10,000 and 54,000 images, batches of 200 were more accurate than
+        100 in 70-80% of the time).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified), stop
         when its accuracy has not improved by ``tol`` for ``n_iter_no_change``
         epochs, and restore the best weights.
         The held-out rows also fit the readouts' temperatures
         (``temperatures_``).
+    calibrate : bool or "auto", default="auto"
+        Hold out rows of the training data (stratified: ``validation_fraction``
+        of them, at most 2,000) to fit the readouts' temperatures
+        (``temperatures_``) after training, also without early stopping: the
+        network trains on the other rows, and its probabilities are softened
+        to the held-out rows' log-loss (one factor per readout; predictions
+        do not change). ``"auto"``: when the training set has 10,000 rows or
+        more, where a network trained to the end of its schedule is
+        over-confident (on a Fashion-MNIST validation split of 10,000
+        images: log-loss 1.07 without, 0.38 with) and the rows held out cost
+        little accuracy; smaller sets keep every row for training. False:
+        only early stopping holds out rows (``validation_fraction`` of them,
+        which also fit the temperatures).
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping or
+        ``calibrate``.
     n_iter_no_change : int or "inf", default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
@@ -149,13 +169,14 @@ class FFClassifier(BaseFFClassifier):
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
     temperatures_ : dict or None
-        With ``early_stopping=True``, the temperature of the chosen
-        ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
-        is ``"both"``), fitted on the held-out rows after training: the
-        factor in (0, 1] on the readout's log-probabilities that minimizes
-        their log-loss there. It softens the probabilities and never changes
-        the predicted class. The same rows chose the epoch kept, which pulls
-        the temperature toward 1. None when the last fit held out no rows.
+        When rows were held out (``early_stopping=True``, or ``calibrate``),
+        the temperature of the chosen ``readout`` (of ``"goodness"``,
+        ``"softmax"`` and ``"both"`` when it is ``"both"``), fitted on the
+        held-out rows after training: the factor in (0, 1] on the readout's
+        log-probabilities that minimizes their log-loss there. It softens
+        the probabilities and never changes the predicted class. With early
+        stopping the same rows chose the epoch kept, which pulls the
+        temperature toward 1. None when the last fit held out no rows.
     core_ : skff.core.FFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str
@@ -189,6 +210,10 @@ class FFClassifier(BaseFFClassifier):
         "label_injection": [StrOptions({"concat", "overlay"})],
         "readout_skip_first": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
     }
     #: ``max_iter=None``: training rows seen per fit, and the epoch bounds
     _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 1_200_000, 20, 60
@@ -198,6 +223,18 @@ class FFClassifier(BaseFFClassifier):
             return self.max_iter
         epochs = -(-self._ROWS_SEEN // max(1, n_rows))
         return min(self._MAX_EPOCHS, max(self._MIN_EPOCHS, epochs))
+
+    #: ``batch_size="auto"``: rows per step ``n_rows // _ROWS_PER_BATCH``
+    #: within these bounds
+    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 100, 200
+
+    def _batch_rows(self, n_rows: int) -> int:
+        if self.batch_size != "auto":
+            return min(self.batch_size, n_rows)
+        rows = min(
+            self._MAX_BATCH, max(self._MIN_BATCH, n_rows // self._ROWS_PER_BATCH)
+        )
+        return min(rows, n_rows)
 
     _fixed_on_warm_start = (
         *BaseFFClassifier._fixed_on_warm_start,
@@ -227,8 +264,9 @@ class FFClassifier(BaseFFClassifier):
         learning_rate_init=0.01,
         learning_rate="linear",
         max_iter=None,
-        batch_size=100,
+        batch_size="auto",
         early_stopping=False,
+        calibrate="auto",
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -259,6 +297,7 @@ class FFClassifier(BaseFFClassifier):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.early_stopping = early_stopping
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol

@@ -75,11 +75,18 @@ peer_normalization
         its rows' losses. ``"balanced"`` weighs each class by ``n_samples /
         (n_classes * count)`` (not available in ``partial_fit``).
     alpha, learning_rate_init, learning_rate, max_iter, batch_size
-        Optimization, as in :class:`FFClassifier` (Adam per block).
+        Optimization, as in :class:`FFClassifier` (Adam per block; an int
+        ``batch_size``).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
         ``kernel_size``, ``pooling``, ``normalization`` and ``label_mode`` may
         not change between warm-started fits.
+    calibrate : bool or "auto", default=False
+        As in :class:`FFClassifier`: hold out rows to fit the readouts'
+        temperatures also without early stopping (``"auto"``: from 10,000
+        training rows on; at most 2,000 rows held out). False by default
+        here: this network's accuracy with rows held out has not been
+        measured yet.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
 
@@ -100,7 +107,8 @@ peer_normalization
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
     temperatures_ : dict or None
-        With ``early_stopping=True``, the temperature of the chosen
+        When rows were held out (``early_stopping=True``, or ``calibrate``),
+        the temperature of the chosen
         ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
@@ -182,6 +190,7 @@ peer_normalization
         max_iter=20,
         batch_size=100,
         early_stopping=False,
+        calibrate=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -213,6 +222,7 @@ peer_normalization
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.early_stopping = early_stopping
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol

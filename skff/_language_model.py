@@ -306,7 +306,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         ids, positions = self._windows(docs, vocabulary, k)
         positions = np.concatenate(positions)
         validation = None
-        if hold_out:
+        if hold_out and self._holds_out(len(positions)):
             order = check_random_state(seed).permutation(len(positions))
             n_val = max(1, int(round(self.validation_fraction * len(positions))))
             if n_val >= len(positions):

@@ -138,8 +138,15 @@ class FFRecurrentClassifier(BaseFFClassifier):
         epochs, and restore the best weights.
         The held-out rows also fit the readouts' temperatures
         (``temperatures_``).
+    calibrate : bool or "auto", default=False
+        As in :class:`FFClassifier`: hold out rows to fit the readouts'
+        temperatures also without early stopping (``"auto"``: from 10,000
+        training rows on; at most 2,000 rows held out). False by default
+        here: this network's accuracy with rows held out has not been
+        measured yet.
     validation_fraction : float, default=0.1
-        Share of the training data held out for early stopping.
+        Share of the training data held out for early stopping or
+        ``calibrate``.
     n_iter_no_change : int or "inf", default=10
         Patience of early stopping, in epochs.
     tol : float, default=1e-4
@@ -185,7 +192,8 @@ class FFRecurrentClassifier(BaseFFClassifier):
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
     temperatures_ : dict or None
-        With ``early_stopping=True``, the temperature of the chosen
+        When rows were held out (``early_stopping=True``, or ``calibrate``),
+        the temperature of the chosen
         ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
@@ -272,6 +280,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         max_iter=40,
         batch_size=50,
         early_stopping=False,
+        calibrate=False,
         validation_fraction=0.1,
         n_iter_no_change=10,
         tol=1e-4,
@@ -304,6 +313,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.early_stopping = early_stopping
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol

@@ -147,8 +147,9 @@ def run_epochs(
 ) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
-    ``est`` is the estimator: its parameters set the batch size, schedule,
-    precision, patience and progress report (:class:`EpochProgress`).
+    ``est`` is the estimator: its parameters set the batch size
+    (``est._batch_rows(n)``), schedule, precision, patience and progress
+    report (:class:`EpochProgress`).
     ``history`` (with ``seed``, ``n_iter_``, ``loss_curve_``,
     ``validation_scores_`` and ``best_validation_score_``) is extended as
     epochs complete. ``y`` holds the int64 targets aligned with ``source``;
@@ -160,7 +161,7 @@ def run_epochs(
     name = type(est).__name__
     device = source.device
     n = len(source)
-    batch_size = min(est.batch_size, n)
+    batch_size = est._batch_rows(n)
     y = y.to(device)
     if weights is not None:
         weights = weights.to(device)

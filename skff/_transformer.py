@@ -335,7 +335,7 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         check_input_scale(X)
         self._check_settings(X.shape[1])
         validation = None
-        if hold_out:
+        if hold_out and self._holds_out(X.shape[0]):
             X, X_val = train_test_split(
                 X, test_size=self.validation_fraction, random_state=seed
             )

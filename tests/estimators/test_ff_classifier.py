@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from sklearn.datasets import load_digits
+from sklearn.metrics import log_loss
 
 from skff import DivergenceError, FFClassifier
 from skff.core import FFNet
@@ -280,3 +282,80 @@ def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
     # an explicit max_iter wins; partial_fit is one epoch
     assert FFClassifier(**params, max_iter=7).fit(X, y).n_iter_ == 7
     assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
+
+
+def test_the_auto_batch_size_scales_with_the_data(monkeypatch):
+    """batch_size="auto" trains in batches of n_rows // 50 rows within
+    [100, 200] (clipped to the rows); an int is used as given."""
+    sizes = []
+    step = FFNet.train_step
+
+    def spy(self, x, *args, **kwargs):
+        sizes.append(len(x))
+        return step(self, x, *args, **kwargs)
+
+    assert [
+        FFClassifier()._batch_rows(n) for n in (60, 1000, 5000, 7500, 10_000, 60_000)
+    ] == [60, 100, 100, 150, 200, 200]
+    assert FFClassifier(batch_size=32)._batch_rows(60_000) == 32
+    monkeypatch.setattr(FFNet, "train_step", spy)
+    rng = np.random.RandomState(0)
+    X, y = rng.rand(7600, 3), np.arange(7600) % 2
+    FFClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
+    assert sizes[:50] == [152] * 50 and sizes[50:] == []
+    sizes.clear()
+    FFClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X[:250], y[:250])
+    assert sizes == [100, 100, 50]
+
+
+def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
+    """calibrate="auto" holds out validation_fraction of the rows (from
+    _CALIBRATION_ROWS rows on; 10,000 by default) to fit the temperatures
+    after training, without scoring epochs or stopping early; the other rows
+    train. The temperatures soften the probabilities and keep every
+    prediction."""
+    monkeypatch.setattr(FFClassifier, "_CALIBRATION_ROWS", 400)
+    assert FFClassifier._CALIBRATION_ROWS == 400
+    rows = []
+    step = FFNet.train_step
+
+    def spy(self, x, *args, **kwargs):
+        rows.append(len(x))
+        return step(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(FFNet, "train_step", spy)
+    X, y = load_digits(return_X_y=True)
+    X = X / 16.0
+    params = dict(hidden_size=32, max_iter=4, batch_size=50, random_state=0)
+    for n_rows, held_out in [(399, False), (400, True)]:
+        rows.clear()
+        clf = FFClassifier(**params).fit(X[:n_rows], y[:n_rows])
+        assert (clf.temperatures_ is not None) is held_out
+        assert sum(rows) == 4 * (n_rows - (40 if held_out else 0))
+        assert clf.validation_scores_ is None and clf.n_iter_ == 4
+    # True and False override the size; early stopping holds out rows anyway
+    assert FFClassifier(**params, calibrate=True).fit(X[:100], y[:100]).temperatures_
+    assert FFClassifier(**params, calibrate=False).fit(X, y).temperatures_ is None
+    clf = FFClassifier(**params, calibrate=False, early_stopping=True).fit(X, y)
+    assert clf.temperatures_ is not None and len(clf.validation_scores_) == 4
+    # on unseen rows the temperatures lower the log-loss of an over-confident
+    # net, and change no prediction
+    clf = FFClassifier(**{**params, "max_iter": 30}).fit(X[:1200], y[:1200])
+    assert 0 < clf.temperatures_["both"] < 1
+    calibrated = clf.predict_proba(X[1200:])
+    temperatures, clf.temperatures_ = clf.temperatures_, None
+    raw = clf.predict_proba(X[1200:])
+    clf.temperatures_ = temperatures
+    np.testing.assert_array_equal(calibrated.argmax(1), raw.argmax(1))
+    assert log_loss(y[1200:], calibrated) < 0.8 * log_loss(y[1200:], raw)
+    # at most _CALIBRATION_HELD_OUT rows (2,000 by default) for the
+    # temperatures alone; early stopping holds out validation_fraction
+    monkeypatch.setattr(FFClassifier, "_CALIBRATION_HELD_OUT", 25)
+    rows.clear()
+    FFClassifier(**params).fit(X[:400], y[:400])
+    assert sum(rows) == 4 * 375
+    rows.clear()
+    FFClassifier(**params, early_stopping=True, n_iter_no_change=9).fit(
+        X[:400], y[:400]
+    )
+    assert sum(rows) == 4 * 360

@@ -195,7 +195,9 @@ def test_allocator_failure_during_training_is_a_memory_error(monkeypatch):
         )
 
     monkeypatch.setattr(FFNet, "train_step", fail)
-    with pytest.raises(MemoryError, match="batch_size=100"):
+    with pytest.raises(MemoryError, match="batch_size=100 "):
+        FFClassifier(hidden_size=8, max_iter=1, batch_size=100).fit(X, y)
+    with pytest.raises(MemoryError, match="batch_size='auto' "):
         FFClassifier(hidden_size=8, max_iter=1).fit(X, y)
 
 

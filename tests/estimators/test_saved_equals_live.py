@@ -68,6 +68,7 @@ ALTERNATIVE = {
     "max_iter": 3,
     "batch_size": 10,
     "early_stopping": True,
+    "calibrate": True,
     "validation_fraction": 0.3,
     "n_iter_no_change": 1,
     "tol": 0.1,
