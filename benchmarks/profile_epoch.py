@@ -105,7 +105,8 @@ def main(argv=None):
         mlp.partial_fit(X, y)  # one more epoch
         mlp_epoch = time.perf_counter() - start
     print(
-        f"{args.dataset}: {len(X)} rows, 2 x {width} units, batch 100, "
+        f"{args.dataset}: {len(X)} rows, 2 x {width} units, "
+        f"batch {ff._batch_rows(len(X))}, "
         f"{args.threads} thread(s)"
     )
     print("| part of an FFClassifier epoch | seconds | share |")

@@ -1,0 +1,138 @@
+"""FFClassifier settings on validation splits (never a test set), beside
+``MLPClassifier((500, 500), early_stopping=True)``: accuracy, log-loss, fit
+time and epochs, averaged over the splits.
+
+Each ``--config`` is ``mlp_es`` or ``ff`` followed by ``+key=value``
+FFClassifier parameters (values in JSON: ``ff+batch_size=200``,
+``ff+calibrate=false``, ``ff+readout="softmax"``). Run from the repository
+root::
+
+    python benchmarks/validation.py --dataset digits --config mlp_es --config ff
+    python benchmarks/validation.py --dataset fashion_mnist --n-train 50000 --config ff
+
+Splits: ``digits`` splits the 70% training part of ``calibration.py``'s
+70/30 split again, 70/30, with three seeds (its test part is never read);
+``breast_cancer``, ``wine`` and ``iris``: 5-fold stratified cross-validation
+(seed 7) behind a StandardScaler; ``fashion_mnist``: the first ``--n-train``
+training images (at most 50,000) train, training images 50,000-54,999 are
+scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from _common import print_provenance, timed, warm_up_torch
+from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.metrics import log_loss
+from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.neural_network import MLPClassifier
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
+
+from skff import FFClassifier
+from skff.datasets import load_fashion_mnist
+
+TABULAR = {"breast_cancer": load_breast_cancer, "wine": load_wine, "iris": load_iris}
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument(
+        "--dataset", choices=("digits", *TABULAR, "fashion_mnist"), default="digits"
+    )
+    parser.add_argument("--n-train", type=int, default=10_000)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument(
+        "--config", action="append", default=None, help="repeatable; default: ff"
+    )
+    args = parser.parse_args(argv)
+    if args.n_train > 50_000:
+        parser.error("--n-train is at most 50,000 (images 50,000-54,999 are scored)")
+    args.config = args.config or ["ff"]
+    for config in args.config:
+        make(config, 0)  # a malformed config fails before any fit
+    return args
+
+
+def splits(args):
+    """(X_train, X_val, y_train, y_val) for every split."""
+    if args.dataset == "digits":
+        X, y = load_digits(return_X_y=True)
+        X_fit, _, y_fit, _ = train_test_split(
+            X / 16.0, y, test_size=0.3, stratify=y, random_state=0
+        )
+        for seed in range(3):
+            yield train_test_split(
+                X_fit, y_fit, test_size=0.3, stratify=y_fit, random_state=100 + seed
+            )
+    elif args.dataset in TABULAR:
+        X, y = TABULAR[args.dataset](return_X_y=True)
+        folds = StratifiedKFold(5, shuffle=True, random_state=7)
+        for train, val in folds.split(X, y):
+            scaler = StandardScaler().fit(X[train])
+            yield scaler.transform(X[train]), scaler.transform(X[val]), y[train], y[val]
+    else:
+        X, y = load_fashion_mnist(subset="train", return_X_y=True)
+        n = args.n_train
+        yield X[:n], X[50_000:55_000], y[:n], y[50_000:55_000]
+
+
+def make(config: str, seed: int):
+    """The estimator of ``config`` (see the module docstring)."""
+    name, *parts = config.split("+")
+    if name == "mlp_es":
+        if parts:
+            raise ValueError("mlp_es takes no parameters")
+        return MLPClassifier((500, 500), early_stopping=True, random_state=seed)
+    if name != "ff":
+        raise ValueError(f"a config starts with ff or mlp_es, not {name!r}")
+    params = dict(random_state=seed)
+    for part in parts:
+        key, value = part.split("=", 1)
+        params[key] = json.loads(value)
+    return FFClassifier(**params)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    started = datetime.now(timezone.utc)
+    results = {}
+    with threadpool_limits(limits=args.threads):
+        warm_up_torch()
+        for i, (X_fit, X_val, y_fit, y_val) in enumerate(splits(args)):
+            for config in args.config:
+                clf = make(config, i)
+                _, fit_time = timed(clf.fit, X_fit, y_fit)
+                proba = clf.predict_proba(X_val)
+                row = (
+                    float(np.mean(clf.classes_[proba.argmax(1)] == y_val)),
+                    log_loss(y_val, proba, labels=clf.classes_),
+                    fit_time,
+                    clf.n_iter_,
+                )
+                print(f"split {i} {config}: {row}", flush=True)
+                results.setdefault(config, []).append(row)
+    where = f" (first {args.n_train} images)" if args.dataset == "fashion_mnist" else ""
+    print(f"\n{args.dataset}{where}, {args.threads} thread(s), mean over the splits")
+    print("| config | accuracy | log-loss | fit time (s) | epochs |")
+    print("|---|---|---|---|---|")
+    for config, rows in results.items():
+        acc, loss, fit, epochs = np.mean(np.array(rows, dtype=float), axis=0)
+        print(
+            f"| {config} | {100 * acc:.2f}% | {loss:.4f} | {fit:.1f} | {epochs:.0f} |"
+        )
+    print()
+    print_provenance(args.threads, started)
+
+
+if __name__ == "__main__":
+    main()
