@@ -1,10 +1,11 @@
-"""FFClassifier settings on validation splits (never a test set), beside
-``MLPClassifier((500, 500), early_stopping=True)``: accuracy, log-loss, fit
-time and epochs, averaged over the splits.
+"""FFClassifier and FFRecurrentClassifier settings on validation splits
+(never a test set), beside ``MLPClassifier((500, 500), early_stopping=True)``:
+accuracy, log-loss, fit time and epochs, averaged over the splits.
 
-Each ``--config`` is ``mlp_es`` or ``ff`` followed by ``+key=value``
-FFClassifier parameters (values in JSON: ``ff+batch_size=200``,
-``ff+calibrate=false``, ``ff+readout="softmax"``). Run from the repository
+Each ``--config`` is ``mlp_es``, or ``ff`` (FFClassifier) or ``recurrent``
+(FFRecurrentClassifier) followed by ``+key=value`` parameters (values in
+JSON: ``ff+batch_size=200``, ``ff+calibrate=false``,
+``recurrent+readout="softmax"``). Run from the repository
 root::
 
     python benchmarks/validation.py --dataset digits --config mlp_es --config ff
@@ -34,9 +35,10 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skff import FFClassifier
+from skff import FFClassifier, FFRecurrentClassifier
 from skff.datasets import load_fashion_mnist
 
+ESTIMATORS = {"ff": FFClassifier, "recurrent": FFRecurrentClassifier}
 TABULAR = {"breast_cancer": load_breast_cancer, "wine": load_wine, "iris": load_iris}
 
 
@@ -58,7 +60,10 @@ def parse_args(argv=None):
         parser.error("--n-train is at most 50,000 (images 50,000-54,999 are scored)")
     args.config = args.config or ["ff"]
     for config in args.config:
-        make(config, 0)  # a malformed config fails before any fit
+        try:
+            make(config, 0)  # a malformed config fails before any fit
+        except (ValueError, TypeError) as exc:
+            parser.error(f"--config {config}: {exc}")
     return args
 
 
@@ -92,13 +97,13 @@ def make(config: str, seed: int):
         if parts:
             raise ValueError("mlp_es takes no parameters")
         return MLPClassifier((500, 500), early_stopping=True, random_state=seed)
-    if name != "ff":
-        raise ValueError(f"a config starts with ff or mlp_es, not {name!r}")
+    if name not in ESTIMATORS:
+        raise ValueError(f"a config starts with mlp_es, ff or recurrent, not {name!r}")
     params = dict(random_state=seed)
     for part in parts:
         key, value = part.split("=", 1)
         params[key] = json.loads(value)
-    return FFClassifier(**params)
+    return ESTIMATORS[name](**params)
 
 
 def main(argv=None):
