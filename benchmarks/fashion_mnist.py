@@ -42,8 +42,10 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
+import numpy as np
 import torch
 from _common import add_param_argument, parse_param, print_provenance, timed
+from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -250,6 +252,14 @@ def recurrent_params(args, n_features: int, n_classes: int) -> dict:
     return params
 
 
+def score(clf, X_test, y_test) -> tuple[float, float, float]:
+    """Accuracy and log-loss of ``clf.predict_proba`` on the test rows, and
+    its time."""
+    proba, predict_time = timed(clf.predict_proba, X_test)
+    acc = float(np.mean(clf.classes_[proba.argmax(1)] == y_test))
+    return acc, log_loss(y_test, proba, labels=clf.classes_), predict_time
+
+
 def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:
     """Fit a Forward-Forward classifier once, score it with every readout."""
     name = type(clf).__name__
@@ -274,9 +284,9 @@ def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:
     rows = []
     for readout in READOUTS:
         clf.set_params(readout=readout)
-        acc, predict_time = timed(clf.score, X_test, y_test)
+        acc, loss, predict_time = score(clf, X_test, y_test)
         print(
-            f"{name} readout={readout:<8} accuracy {acc:.4f} "
+            f"{name} readout={readout:<8} accuracy {acc:.4f} log-loss {loss:.4f} "
             f"(predict {predict_time:.1f} s)",
             flush=True,
         )
@@ -285,6 +295,7 @@ def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:
                 model=f"{name} {clf.n_layers}x{clf.hidden_size}",
                 readout=readout,
                 accuracy=acc,
+                log_loss=loss,
                 fit_time=fit_time,
                 epochs=epochs,
                 params=f"{layers:,} + {head:,} head",
@@ -302,11 +313,12 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
     )
     print(f"MLPClassifier: {clf.get_params()}", flush=True)
     _, fit_time = timed(clf.fit, X_train, y_train)
-    acc = clf.score(X_test, y_test)
+    acc, loss, _ = score(clf, X_test, y_test)
     n = n_params_mlp(clf)
     print(
         f"MLP fit: {fit_time:.1f} s, {clf.n_iter_} epochs, "
         f"{fit_time / clf.n_iter_:.1f} s/epoch; accuracy {acc:.4f}; "
+        f"log-loss {loss:.4f}; "
         f"best validation score {clf.best_validation_score_:.4f}",
         flush=True,
     )
@@ -316,6 +328,7 @@ def run_mlp(args, X_train, X_test, y_train, y_test) -> list[dict]:
             model=f"MLPClassifier {args.n_layers}x{args.mlp_hidden_size}",
             readout="-",
             accuracy=acc,
+            log_loss=loss,
             fit_time=fit_time,
             epochs=clf.n_iter_,
             params=f"{n:,}",
@@ -360,10 +373,10 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
     rows = []
     for readout in READOUTS:
         clf.set_params(readout=readout)
-        acc, predict_time = timed(clf.score, X_test, y_test)
+        acc, loss, predict_time = score(clf, X_test, y_test)
         print(
             f"FFConvClassifier readout={readout:<8} accuracy {acc:.4f} "
-            f"(predict {predict_time:.1f} s)",
+            f"log-loss {loss:.4f} (predict {predict_time:.1f} s)",
             flush=True,
         )
         rows.append(
@@ -371,6 +384,7 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
                 model=f"FFConvClassifier {tuple(clf.channels)}",
                 readout=readout,
                 accuracy=acc,
+                log_loss=loss,
                 fit_time=fit_time,
                 epochs=clf.n_iter_,
                 params=f"{n:,}",
@@ -450,12 +464,15 @@ def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
 
 def markdown_table(rows: list[dict], split: str) -> str:
     lines = [
-        f"| model | readout | {split} accuracy | fit time (s) | epochs | parameters |",
-        "|---|---|---|---|---|---|",
+        f"| model | readout | {split} accuracy | log-loss | fit time (s) | epochs "
+        "| parameters |",
+        "|---|---|---|---|---|---|---|",
     ]
     for r in rows:
+        loss = r.get("log_loss")
         lines.append(
             f"| {r['model']} | {r['readout']} | {100 * r['accuracy']:.2f}% "
+            f"| {'-' if loss is None else f'{loss:.4f}'} "
             f"| {r['fit_time']:.0f} | {r['epochs']} | {r['params']} |"
         )
     return "\n".join(lines)
