@@ -173,6 +173,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         "max_iter": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "early_stopping": ["boolean"],
+        "calibrate": ["boolean", StrOptions({"auto"})],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [
             Interval(Integral, 1, None, closed="left"),
@@ -399,11 +400,26 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         """Epochs of one ``fit`` on ``n_rows`` training rows: ``max_iter``."""
         return self.max_iter
 
+    #: ``calibrate="auto"`` holds out rows from this many training rows on;
+    #: without early stopping it holds out at most ``_CALIBRATION_HELD_OUT``
+    _CALIBRATION_ROWS, _CALIBRATION_HELD_OUT = 10_000, 2_000
+
     def _holds_out(self, n_rows: int) -> bool:
-        """Whether a fit on ``n_rows`` rows holds out ``validation_fraction``
-        of them (``_fit_data`` asks, unless ``partial_fit`` forbids it):
-        for early stopping."""
-        return self.early_stopping
+        """Whether a fit on ``n_rows`` rows holds out some of them
+        (``_fit_data`` asks, unless ``partial_fit`` forbids it): for early
+        stopping, or for the temperatures (``calibrate``, where the estimator
+        has it)."""
+        calibrate = getattr(self, "calibrate", False)
+        if calibrate == "auto":
+            calibrate = n_rows >= self._CALIBRATION_ROWS
+        return bool(self.early_stopping or calibrate)
+
+    def _held_out_share(self, n_rows: int) -> float:
+        """The share of ``n_rows`` rows held out: ``validation_fraction``, at
+        most ``_CALIBRATION_HELD_OUT`` rows when they only fit temperatures."""
+        if self.early_stopping:
+            return self.validation_fraction
+        return min(self.validation_fraction, self._CALIBRATION_HELD_OUT / n_rows)
 
     def _batch_rows(self, n_rows: int) -> int:
         """Rows of a mini-batch when training on ``n_rows`` rows:

@@ -40,18 +40,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
     _parameter_constraints: dict = {
         **BaseFF._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
-        "calibrate": ["boolean", StrOptions({"auto"})],
     }
-
-    #: ``calibrate="auto"`` holds out rows from this many training rows on;
-    #: without early stopping it holds out at most ``_CALIBRATION_HELD_OUT``
-    _CALIBRATION_ROWS, _CALIBRATION_HELD_OUT = 10_000, 2_000
-
-    def _holds_out(self, n_rows: int) -> bool:
-        calibrate = self.calibrate
-        if calibrate == "auto":
-            calibrate = n_rows >= self._CALIBRATION_ROWS
-        return bool(self.early_stopping or calibrate)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -217,13 +206,10 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 )
         validation = None
         if hold_out and self._holds_out(X.shape[0]):
-            share = self.validation_fraction
-            if not self.early_stopping:  # rows for the temperatures alone
-                share = min(share, self._CALIBRATION_HELD_OUT / X.shape[0])
             arrays = [X, y_enc] if weights is None else [X, y_enc, weights]
             parts = train_test_split(
                 *arrays,
-                test_size=share,
+                test_size=self._held_out_share(X.shape[0]),
                 random_state=seed,
                 stratify=y_enc,
             )

@@ -107,6 +107,12 @@ class FFLanguageModel(DensityMixin, BaseFF):
     early_stopping, validation_fraction, n_iter_no_change, tol
         Early stopping on the mean log-likelihood of a random held-out share of
         the predicted characters.
+    calibrate : bool or "auto", default=False
+        Hold out a random share of the predicted characters
+        (``validation_fraction``, at most 2,000) to fit the readouts'
+        temperatures also without early stopping, as in
+        :class:`FFClassifier` (``"auto"``: from 10,000 training characters
+        on).
     warm_start, device, precision, random_state, verbose
         As in :class:`FFClassifier`.
 
@@ -127,7 +133,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
     best_validation_score_ : float or None
         Best validation log-likelihood per character.
     temperatures_ : dict or None
-        With ``early_stopping=True``, the temperature of the chosen
+        When characters were held out (``early_stopping=True``, or
+        ``calibrate``), the temperature of the chosen
         ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
@@ -197,6 +204,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         max_iter=10,
         batch_size=100,
         early_stopping=False,
+        calibrate=False,
         validation_fraction=0.1,
         n_iter_no_change=3,
         tol=1e-4,
@@ -227,6 +235,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         self.max_iter = max_iter
         self.batch_size = batch_size
         self.early_stopping = early_stopping
+        self.calibrate = calibrate
         self.validation_fraction = validation_fraction
         self.n_iter_no_change = n_iter_no_change
         self.tol = tol
@@ -308,7 +317,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         validation = None
         if hold_out and self._holds_out(len(positions)):
             order = check_random_state(seed).permutation(len(positions))
-            n_val = max(1, int(round(self.validation_fraction * len(positions))))
+            share = self._held_out_share(len(positions))
+            n_val = max(1, int(round(share * len(positions))))
             if n_val >= len(positions):
                 raise ValueError("Too few characters to hold out a validation set.")
             val_pos, positions = positions[order[:n_val]], positions[order[n_val:]]

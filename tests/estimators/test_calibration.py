@@ -96,18 +96,23 @@ def test_no_held_out_rows_no_temperatures(noisy):
     [
         FFRecurrentClassifier(hidden_size=16, max_iter=3, early_stopping=True),
         FFConvClassifier(channels=(10, 20), max_iter=3, early_stopping=True),
+        FFRecurrentClassifier(hidden_size=16, max_iter=3, calibrate=True),
+        FFConvClassifier(channels=(10, 20), max_iter=3, calibrate=True),
     ],
-    ids=lambda e: type(e).__name__,
+    ids=lambda e: f"{type(e).__name__}-{'es' if e.early_stopping else 'calibrate'}",
 )
 def test_every_classifier_fits_temperatures(estimator, noisy):
     X_tr, X_te, y_tr, _ = noisy
     clf = estimator.set_params(random_state=0, device="cpu").fit(X_tr, y_tr)
     assert clf.readout in clf.temperatures_
+    # calibrate alone scores no epoch
+    assert (clf.validation_scores_ is None) is (not clf.early_stopping)
     proba = clf.predict_proba(X_te)
     np.testing.assert_allclose(proba.sum(1), 1.0)
 
 
-def test_language_model_fits_temperatures():
+@pytest.mark.parametrize("held_out", ["early_stopping", "calibrate"])
+def test_language_model_fits_temperatures(held_out):
     from skff import FFLanguageModel
 
     text = [
@@ -118,10 +123,11 @@ def test_language_model_fits_temperatures():
         context_size=4,
         hidden_size=32,
         max_iter=3,
-        early_stopping=True,
         random_state=0,
         device="cpu",
+        **{held_out: True},
     ).fit(text)
+    assert (lm.validation_scores_ is None) is (held_out == "calibrate")
     # readout="both" (the default) fits all three
     assert lm.readout == "both"
     assert set(lm.temperatures_) == {"goodness", "softmax", "both"}
