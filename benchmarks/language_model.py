@@ -507,15 +507,24 @@ def ff_readouts(lm, test, readouts):
     text ``test`` and prediction time.
 
     "both" is the normalized geometric mean of the "goodness" and "softmax"
-    distributions; when both of those are scored anyway, it is computed from
-    them (checked against the model's own "both" readout on the first 512
-    positions) instead of running the costly goodness pass a second time.
+    distributions (times its temperature, when the model has them); when
+    both of those are scored anyway, it is computed from them (checked
+    against the model's own "both" readout on the first 512 positions)
+    instead of running the costly goodness pass a second time.
     """
     out = {}
     for readout in readouts:
         if readout == "both" and {"goodness", "softmax"} <= out.keys():
             start = time.perf_counter()
-            logp = log_softmax((out["goodness"][0] + out["softmax"][0]) / 2, axis=1)
+            # the readouts' fitted temperatures (None: 1) scale each one's
+            # log-probabilities; dividing by them gives the unscaled ones up
+            # to a constant per row, which the softmax ignores
+            t = lm.temperatures_ or {}
+            mean = (
+                out["goodness"][0] / t.get("goodness", 1.0)
+                + out["softmax"][0] / t.get("softmax", 1.0)
+            ) / 2
+            logp = log_softmax(t.get("both", 1.0) * mean, axis=1)
             own = ff_log_proba(lm, test, "both", n_positions=512)
             err = float(np.max(np.abs(own - logp[:512])))
             print(f"FF readout=both from goodness + softmax (max |diff| {err:.1e})")
