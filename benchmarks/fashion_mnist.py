@@ -101,7 +101,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--batch-size",
         type=int,
         default=None,
-        help="FF batch size; None: each estimator's own",
+        help="batch size of the FF models (and the CNN); None: each one's own",
     )
     parser.add_argument("--device", default="cpu", help="FFClassifier device")
     parser.add_argument(
@@ -340,6 +340,7 @@ def conv_params(args) -> dict:
     params = dict(
         input_shape=(1, 28, 28),
         device=args.device,
+        **({} if args.batch_size is None else {"batch_size": args.batch_size}),
         random_state=args.random_state,
         verbose=args.verbose,
     )

@@ -13,10 +13,10 @@ root::
 
 Splits: ``digits`` splits the 70% training part of ``calibration.py``'s
 70/30 split again, 70/30, with three seeds (its test part is never read);
-``breast_cancer``, ``wine`` and ``iris``: 5-fold stratified cross-validation
-(seed 7) behind a StandardScaler; ``fashion_mnist``: the first ``--n-train``
-training images (at most 50,000) train, training images 50,000-54,999 are
-scored.
+``breast_cancer``, ``wine`` and ``iris`` have no test split: 5-fold
+stratified cross-validation (seed 7, other folds than ``calibration.py``'s)
+behind a StandardScaler; ``fashion_mnist``: the first ``--n-train`` training
+images (at most 50,000) train, training images 50,000-54,999 are scored.
 """
 
 from __future__ import annotations

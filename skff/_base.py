@@ -27,6 +27,7 @@ of ``hidden_size`` units).
 from __future__ import annotations
 
 import inspect
+import math
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -346,7 +347,11 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 k: getattr(self, k) for k in self._fixed_on_warm_start
             }
             record = _History(seed, 0, [], None, None)
-        if self.early_stopping and record.validation_scores_ is None:
+        if (
+            validation is not None
+            and self.early_stopping
+            and record.validation_scores_ is None
+        ):
             record.validation_scores_ = []
         self._configure_core(core)
         core.configure_training(
@@ -414,12 +419,14 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             calibrate = n_rows >= self._CALIBRATION_ROWS
         return bool(self.early_stopping or calibrate)
 
-    def _held_out_share(self, n_rows: int) -> float:
-        """The share of ``n_rows`` rows held out: ``validation_fraction``, at
-        most ``_CALIBRATION_HELD_OUT`` rows when they only fit temperatures."""
+    def _n_held_out(self, n_rows: int, rounding=math.ceil) -> int:
+        """How many of ``n_rows`` rows are held out: ``validation_fraction``
+        of them (rounded by ``rounding``), at most ``_CALIBRATION_HELD_OUT``
+        when they only fit temperatures."""
+        n_held = int(rounding(self.validation_fraction * n_rows))
         if self.early_stopping:
-            return self.validation_fraction
-        return min(self.validation_fraction, self._CALIBRATION_HELD_OUT / n_rows)
+            return n_held
+        return min(n_held, self._CALIBRATION_HELD_OUT)
 
     def _batch_rows(self, n_rows: int) -> int:
         """Rows of a mini-batch when training on ``n_rows`` rows:

@@ -101,8 +101,9 @@ class FFClassifier(BaseFFClassifier):
         60 in 40% of the time). The epochs run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
-        ``n_rows // 50`` within [100, 200], so 100 rows up to 5,000 training
-        rows and 200 (as :class:`~sklearn.neural_network.MLPClassifier`)
+        ``n_rows // 50`` within [100, 200], where ``n_rows`` are the rows
+        that train (after any rows held out), so 100 rows up to 5,000
+        training rows and 200 (as :class:`~sklearn.neural_network.MLPClassifier`)
         from 10,000 on: small data sets need the many small steps (batches
         of 200 lost 0.3 to 1.1 points on digits, iris and wine), large ones
         train as well with half as many (on Fashion-MNIST validation splits

@@ -206,30 +206,57 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 )
         validation = None
         if hold_out and self._holds_out(X.shape[0]):
-            arrays = [X, y_enc] if weights is None else [X, y_enc, weights]
-            parts = train_test_split(
-                *arrays,
-                test_size=self._held_out_share(X.shape[0]),
-                random_state=seed,
-                stratify=y_enc,
+            X, y_enc, weights, validation = self._hold_out_rows(
+                X, y_enc, weights, labels, seed, device
             )
-            X, X_val, y_enc, y_val = parts[:4]
-            validation = (ArraySource(X_val, device), y_val)
-            if weights is not None:
-                weights, weights_val = parts[4:]
-                if not np.any(weights_val > 0):
-                    raise ValueError(
-                        "The sample weights of the validation set held out for "
-                        "early stopping or calibration are all zero; use another "
-                        "random_state or a larger validation_fraction."
-                    )
-                validation += (weights_val,)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
         if weights is not None:
             targets = WeightedTargets(
                 targets, torch.as_tensor(weights, dtype=torch.float32)
             )
         return ArraySource(X, device), targets, validation, fitted
+
+    def _hold_out_rows(self, X, y_enc, weights, labels, seed, device):
+        """Split off the held-out rows (stratified): ``(X, y_enc, weights,
+        validation)`` of the rows that train, and the ``(source, targets[,
+        weights])`` of those held out. A split that can't give every class
+        rows on both sides, or held-out weights that are all zero, raises a
+        ValueError, except with ``calibrate="auto"`` alone, which then holds
+        nothing out (``validation`` None: no temperatures)."""
+        n_rows = X.shape[0]
+        n_held = self._n_held_out(n_rows)
+        counts = np.bincount(y_enc, minlength=len(labels))
+        present = np.flatnonzero(counts)
+        problem = None
+        if np.any(counts[present] < 2):
+            single = labels[present[np.argmin(counts[present])]].tolist()
+            problem = f"class {single!r} has a single row"
+        elif min(n_held, n_rows - n_held) < len(present):
+            problem = (
+                f"{n_held} held-out rows of {n_rows} can't give each of the "
+                f"{len(present)} classes a row on both sides"
+            )
+        else:
+            arrays = [X, y_enc] if weights is None else [X, y_enc, weights]
+            parts = train_test_split(
+                *arrays, test_size=n_held, random_state=seed, stratify=y_enc
+            )
+            if weights is not None and not np.any(parts[5] > 0):
+                problem = "the sample weights of the held-out rows are all zero"
+        if problem is None:
+            validation = (ArraySource(parts[1], device), parts[3])
+            if weights is None:
+                return parts[0], parts[2], None, validation
+            return parts[0], parts[2], parts[4], validation + (parts[5],)
+        if not self.early_stopping and self.calibrate == "auto":
+            return X, y_enc, weights, None  # train on every row, no temperatures
+        why = "early_stopping" if self.early_stopping else "calibrate"
+        raise ValueError(
+            f"{type(self).__name__} can't hold out rows for {why}=True "
+            f"(validation_fraction={self.validation_fraction}): {problem}. Set "
+            f"{why}=False, or use another random_state, a larger "
+            "validation_fraction or more rows."
+        )
 
     @staticmethod
     def _encode_labels(y, labels) -> np.ndarray:

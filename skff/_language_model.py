@@ -141,8 +141,9 @@ class FFLanguageModel(DensityMixin, BaseFF):
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
         their log-loss there. It softens the probabilities and never changes
-        the predicted class. The same rows chose the epoch kept, which pulls
-        the temperature toward 1. None when the last fit held out no rows.
+        the predicted class. With early stopping the same rows chose the
+        epoch kept, which pulls the temperature toward 1. None when the last
+        fit held out no rows.
     core_ : skff.core.FFNet
         The trained torch network.
     device_ : str
@@ -319,8 +320,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         validation = None
         if hold_out and self._holds_out(len(positions)):
             order = check_random_state(seed).permutation(len(positions))
-            share = self._held_out_share(len(positions))
-            n_val = max(1, int(round(share * len(positions))))
+            n_val = max(1, self._n_held_out(len(positions), rounding=round))
             if n_val >= len(positions):
                 raise ValueError("Too few characters to hold out a validation set.")
             val_pos, positions = positions[order[:n_val]], positions[order[n_val:]]

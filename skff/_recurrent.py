@@ -198,8 +198,9 @@ class FFRecurrentClassifier(BaseFFClassifier):
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
         their log-loss there. It softens the probabilities and never changes
-        the predicted class. The same rows chose the epoch kept, which pulls
-        the temperature toward 1. None when the last fit held out no rows.
+        the predicted class. With early stopping the same rows chose the
+        epoch kept, which pulls the temperature toward 1. None when the last
+        fit held out no rows.
     core_ : skff.core.RecurrentFFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

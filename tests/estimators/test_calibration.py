@@ -192,3 +192,24 @@ def test_models_saved_without_temperatures_still_predict(noisy):
     del clf.temperatures_  # as saved before the attribute existed
     copy = pickle.loads(pickle.dumps(clf))
     np.testing.assert_array_equal(copy.predict_proba(X_te), expected)
+
+
+def test_language_model_holds_out_at_most_the_calibration_cap(monkeypatch):
+    """calibrate alone holds out validation_fraction of the predicted
+    characters, at most _CALIBRATION_HELD_OUT; early stopping the share."""
+    from skff import FFLanguageModel
+
+    held_out = []
+    fit_temperatures = FFLanguageModel._fit_temperatures
+
+    def spy(self, core, source, *args):
+        held_out.append(len(source))
+        return fit_temperatures(self, core, source, *args)
+
+    monkeypatch.setattr(FFLanguageModel, "_fit_temperatures", spy)
+    monkeypatch.setattr(FFLanguageModel, "_CALIBRATION_HELD_OUT", 20)
+    text = ["the quick brown fox jumps over the lazy dog " * 10]  # 430 predicted
+    params = dict(context_size=10, hidden_size=16, max_iter=1, device="cpu")
+    FFLanguageModel(**params, calibrate=True).fit(text)
+    FFLanguageModel(**params, early_stopping=True).fit(text)
+    assert held_out == [20, 43]

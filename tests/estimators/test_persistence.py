@@ -175,6 +175,19 @@ def test_model_saved_before_n_negatives_keeps_one_negative(fitted):
     assert loaded.n_negatives == 1
 
 
+def test_model_saved_before_calibrate_holds_out_rows_as_before(fitted):
+    """calibrate did not exist: such a model held rows out only for early
+    stopping, and goes on doing so, whatever the current default."""
+    est, _ = fitted
+    if "calibrate" not in est.get_params():
+        pytest.skip(f"{type(est).__name__} has no calibrate")
+    state = est.__getstate__()
+    del state["calibrate"]
+    loaded = type(est).__new__(type(est))
+    loaded.__setstate__(state)
+    assert loaded.calibrate is False
+
+
 def test_loaded_model_keeps_training(fitted, small_digits):
     est, X = fitted
     loaded = pickle.loads(pickle.dumps(est))
