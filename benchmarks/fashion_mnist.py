@@ -16,7 +16,7 @@ package ``dataset-fashion-mnist``, or ``SKFF_FASHION_MNIST_DIR``).
 
 Run it from the repository root::
 
-    python benchmarks/fashion_mnist.py               # defaults (FF: 20 epochs here)
+    python benchmarks/fashion_mnist.py               # defaults (FF: 16 epochs here)
     python benchmarks/fashion_mnist.py --max-iter 30 --threads 2
     python benchmarks/fashion_mnist.py --subset 2000 --max-iter 2   # smoke test
     python benchmarks/fashion_mnist.py --param learning_rate=linear --skip-mlp
@@ -93,7 +93,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-iter",
         type=int,
         default=None,
-        help="FF epochs; None: FFClassifier's own rule (20 on the 60,000 images)",
+        help="FF epochs; None: FFClassifier's own rule (16 on the 60,000 images)",
     )
     parser.add_argument("--hidden-size", type=int, default=500)
     parser.add_argument("--n-layers", type=int, default=2)
