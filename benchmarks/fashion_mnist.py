@@ -93,7 +93,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--max-iter",
         type=int,
         default=None,
-        help="FF epochs; None: FFClassifier's own rule (16 on the 60,000 images)",
+        help="FF epochs; None: FFClassifier's own rule (16 on the 58,000 images "
+        "that train)",
     )
     parser.add_argument("--hidden-size", type=int, default=500)
     parser.add_argument("--n-layers", type=int, default=2)

@@ -98,8 +98,8 @@ class FFClassifier(BaseFFClassifier):
         and at most 60 (60 epochs up to 15,000 training rows, 15 from 60,000
         on): small data sets need many epochs, large ones converge in fewer
         (on Fashion-MNIST validation splits of 18,000 to 48,000 training
-        images, three quarters of the earlier budget of 1,200,000 rows was
-        as accurate). The epochs run are in ``n_iter_``.
+        images, three quarters of the earlier budget of 1,200,000 rows, or
+        less, were as accurate). The epochs run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [100, 200], where ``n_rows`` are the rows
@@ -126,9 +126,11 @@ class FFClassifier(BaseFFClassifier):
         more, where a network trained to the end of its schedule is
         over-confident (on a Fashion-MNIST validation split of 10,000
         images: log-loss 1.07 without, 0.38 with) and the rows held out cost
-        little accuracy; smaller sets keep every row for training. False:
-        only early stopping holds out rows (``validation_fraction`` of them,
-        which also fit the temperatures).
+        little accuracy; smaller sets keep every row for training, and so
+        does a split that can't give every class rows on both sides (a class
+        of one row: ``temperatures_`` is then None, while ``True`` raises a
+        ValueError). False: only early stopping holds out rows
+        (``validation_fraction`` of them, which also fit the temperatures).
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping or
         ``calibrate``.

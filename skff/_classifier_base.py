@@ -227,15 +227,23 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         n_held = self._n_held_out(n_rows)
         counts = np.bincount(y_enc, minlength=len(labels))
         present = np.flatnonzero(counts)
-        problem = None
+        problem = remedy = None
         if np.any(counts[present] < 2):
-            single = labels[present[np.argmin(counts[present])]].tolist()
+            single = labels.tolist()[present[np.argmin(counts[present])]]
             problem = f"class {single!r} has a single row"
-        elif min(n_held, n_rows - n_held) < len(present):
+            remedy = f"more rows of class {single!r}"
+        elif n_held < len(present):
             problem = (
-                f"{n_held} held-out rows of {n_rows} can't give each of the "
-                f"{len(present)} classes a row on both sides"
+                f"{n_held} held-out rows of {n_rows} can't hold a row of each "
+                f"of the {len(present)} classes"
             )
+            remedy = "a larger validation_fraction or more rows"
+        elif n_rows - n_held < len(present):
+            problem = (
+                f"the {n_rows - n_held} rows left to train can't hold a row of "
+                f"each of the {len(present)} classes"
+            )
+            remedy = "a smaller validation_fraction or more rows"
         else:
             arrays = [X, y_enc] if weights is None else [X, y_enc, weights]
             parts = train_test_split(
@@ -243,6 +251,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             )
             if weights is not None and not np.any(parts[5] > 0):
                 problem = "the sample weights of the held-out rows are all zero"
+                remedy = "another random_state"
         if problem is None:
             validation = (ArraySource(parts[1], device), parts[3])
             if weights is None:
@@ -250,12 +259,19 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             return parts[0], parts[2], parts[4], validation + (parts[5],)
         if not self.early_stopping and self.calibrate == "auto":
             return X, y_enc, weights, None  # train on every row, no temperatures
-        why = "early_stopping" if self.early_stopping else "calibrate"
+        settings = [
+            name
+            for name, on in [
+                ("early_stopping", self.early_stopping),
+                ("calibrate", self.calibrate is True),
+            ]
+            if on
+        ]
         raise ValueError(
-            f"{type(self).__name__} can't hold out rows for {why}=True "
-            f"(validation_fraction={self.validation_fraction}): {problem}. Set "
-            f"{why}=False, or use another random_state, a larger "
-            "validation_fraction or more rows."
+            f"{type(self).__name__} can't hold out rows for "
+            f"{' and '.join(f'{name}=True' for name in settings)} "
+            f"(validation_fraction={self.validation_fraction}): {problem}. "
+            f"Use {remedy}, or set {' and '.join(f'{n}=False' for n in settings)}."
         )
 
     @staticmethod

@@ -141,7 +141,8 @@ class FFRecurrentClassifier(BaseFFClassifier):
     calibrate : bool or "auto", default="auto"
         As in :class:`FFClassifier`: hold out rows to fit the readouts'
         temperatures after training, also without early stopping
-        (``"auto"``: from 10,000 training rows on, at most 2,000 rows). On
+        (``"auto"``: from 10,000 training rows on, at most 2,000 rows, when
+        a stratified split can give every class rows on both sides). On
         a Fashion-MNIST validation split of 50,000 images the log-loss fell
         from 0.921 to 0.400 (accuracy 89.00% without, 89.18% with).
     validation_fraction : float, default=0.1

@@ -383,7 +383,14 @@ def test_rows_that_cant_be_held_out(monkeypatch):
             FFClassifier(**params, **setting).fit(X, y)
     X, y = rng.rand(80, 4), np.arange(80) % 40  # 40 classes, 8 rows held out
     assert FFClassifier(**params).fit(X, y).temperatures_ is None
-    with pytest.raises(ValueError, match="8 held-out rows of 80 can't give each"):
+    with pytest.raises(ValueError, match="8 held-out rows of 80 can't hold a row"):
         FFClassifier(**params, calibrate=True).fit(X, y)
+    with pytest.raises(ValueError, match="the 4 rows left to train.*smaller valid"):
+        FFClassifier(**params, early_stopping=True, validation_fraction=0.95).fit(X, y)
+    # labels as Python objects (a pandas string column)
+    X, y = rng.rand(61, 4), np.array(["a", "b", "c"] * 20 + ["z"], dtype=object)
+    assert FFClassifier(**params).fit(X, y).temperatures_ is None
+    with pytest.raises(ValueError, match="class 'z' has a single row.*rows of"):
+        FFClassifier(**params, calibrate=True, early_stopping=True).fit(X, y)
     clf = FFClassifier(**params, early_stopping=True)
     assert clf.partial_fit(X, y, classes=np.unique(y)).validation_scores_ is None
