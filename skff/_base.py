@@ -8,7 +8,8 @@ Each estimator subclasses :class:`BaseFF` and fills its hooks:
     labels, or :class:`WeightedTargets` when the rows carry weights), an
     optional validation ``(source, targets)`` pair (or ``(source, targets,
     weights)``: rows held out when ``hold_out`` and ``_holds_out(n_rows)``),
-    and the fitted attributes the data defines (``classes_``, a vocabulary),
+    or :class:`CrossFitFolds` (the readout temperatures are then fitted by
+    networks trained on the folds), and the fitted attributes the data defines (``classes_``, a vocabulary),
     published when ``fit`` ends. ``fit_params`` are the extra
     arguments of ``fit`` (the classifiers' ``sample_weight``).
 ``_build_core(fitted, seed)``
@@ -28,6 +29,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 import warnings
 from dataclasses import dataclass
 from numbers import Integral, Real
@@ -129,6 +131,28 @@ class WeightedTargets:
 
     labels: torch.Tensor
     weights: torch.Tensor
+
+
+@dataclass
+class CrossFold:
+    """One fold of cross-fitting: the rows a network trains on
+    (``source``, ``targets``, ``weights``) and those it scores."""
+
+    source: Any
+    targets: torch.Tensor
+    weights: torch.Tensor | None
+    scored_source: Any
+    scored_targets: torch.Tensor
+    scored_weights: torch.Tensor | None
+
+
+@dataclass
+class CrossFitFolds:
+    """What ``_fit_data`` returns in place of held-out rows when the readout
+    temperatures are cross-fitted: every training row is scored once, by a
+    network trained without it."""
+
+    folds: list
 
 
 @dataclass
@@ -391,15 +415,78 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             raise
         if "readout" in self._get_param_names():
             # temperatures from held-out rows (early stopping's, or those
-            # ``calibrate`` holds out); a fit without them (partial_fit, small
-            # data) leaves the readouts as they are
-            fitted["temperatures_"] = (
-                None
-                if validation is None
-                else self._fit_temperatures(core, *validation)
-            )
+            # ``calibrate`` holds out), or from cross-fitted networks; a fit
+            # without either (partial_fit, calibrate=False) leaves the
+            # readouts as they are
+            fitted["temperatures_"] = None
+            try:
+                if isinstance(validation, CrossFitFolds):
+                    fitted["temperatures_"] = self._cross_fit_temperatures(
+                        validation, fitted, seed, device
+                    )
+                elif validation is not None:
+                    fitted["temperatures_"] = self._fit_temperatures(core, *validation)
+            except (KeyboardInterrupt, MemoryError):
+                # the network trained: keep it, without temperatures
+                fitted["temperatures_"] = None
+                self._publish(core, record, fitted, device)
+                raise
         self._publish(core, record, fitted, device)
         return self
+
+    def _cross_fit_temperatures(self, folds, fitted, seed, device):
+        """The readout temperatures of :meth:`_fit_temperatures`, fitted on
+        every training row once: a new network is trained on each fold's
+        training rows with this fit's settings and scores the fold's other
+        rows. None (no temperatures) when a fold's network diverges."""
+        # a warm fit's ``fitted`` holds only what changed: the rest (classes_,
+        # an input scale) is on the estimator
+        attributes = {k: v for k, v in vars(self).items() if k.endswith("_")}
+        fitted = {**attributes, **fitted}
+        parts, targets, weights = [], [], []
+        for i, fold in enumerate(folds.folds):
+            if self.verbose:  # one line for each network, not its epochs
+                print(
+                    f"{type(self).__name__}: cross-fitting the readout "
+                    f"temperatures, network {i + 1} of {len(folds.folds)}",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            fold_seed = (seed + 7_919 * (i + 1)) % 2**62
+            core = self._new_core(fitted, fold_seed, device)
+            self._configure_core(core)
+            core.configure_training(
+                learning_rate=self.learning_rate_init, alpha=self.alpha, reset=True
+            )
+            try:
+                run_epochs(
+                    self,
+                    core,
+                    fold.source,
+                    fold.targets,
+                    self._n_epochs(len(fold.source)),
+                    history=_History(fold_seed, 0, [], None, None),
+                    weights=fold.weights,
+                    report=False,
+                )
+            except DivergenceError as exc:
+                warnings.warn(
+                    f"{type(self).__name__} fitted no readout temperatures: a "
+                    f"cross-fitted network diverged ({exc}).",
+                    UserWarning,
+                    stacklevel=4,
+                )
+                return None
+            parts.append(self._readout_parts(core, fold.scored_source))
+            targets.append(_numpy(fold.scored_targets))
+            if fold.scored_weights is not None:
+                weights.append(_numpy(fold.scored_weights))
+        merged = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+        return self._temperatures_of(
+            merged,
+            np.concatenate(targets),
+            np.concatenate(weights) if weights else None,
+        )
 
     def _n_epochs(self, n_rows: int) -> int:
         """Epochs of one ``fit`` on ``n_rows`` training rows: ``max_iter``."""
@@ -579,7 +666,13 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         row's ranking of the classes, so calibrated predictions equal
         uncalibrated ones. A readout without a temperature (chosen with
         ``set_params`` after the fit) is not rescaled."""
-        parts = self._readout_parts(core, source)
+        return self._temperatures_of(
+            self._readout_parts(core, source), targets, weights
+        )
+
+    def _temperatures_of(self, parts, targets, weights=None) -> dict:
+        """Temperatures of the readout parts (log-probabilities by name) of
+        rows with these targets (and weights)."""
         if self.readout == "both":
             parts["both"] = (parts["goodness"] + parts["softmax"]) / 2
         y = _numpy(targets).astype(np.int64)

@@ -13,13 +13,19 @@ import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.base import ClassifierMixin
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import BaseFF, WeightedTargets, check_input_scale
+from ._base import (
+    BaseFF,
+    CrossFitFolds,
+    CrossFold,
+    WeightedTargets,
+    check_input_scale,
+)
 from ._sources import ArraySource
 from ._typing import Self, fit_context
 from .exceptions import ModelFormatError
@@ -209,6 +215,8 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             X, y_enc, weights, validation = self._hold_out_rows(
                 X, y_enc, weights, labels, seed, device
             )
+        elif hold_out and self.calibrate == "auto":
+            validation = self._cross_fit_folds(X, y_enc, weights, seed, device)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
         if weights is not None:
             targets = WeightedTargets(
@@ -273,6 +281,39 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             f"(validation_fraction={self.validation_fraction}): {problem}. "
             f"Use {remedy}, or set {' and '.join(f'{n}=False' for n in settings)}."
         )
+
+    #: ``calibrate="auto"`` below ``_CALIBRATION_ROWS`` rows: the folds of
+    #: cross-fitting
+    _CROSS_FIT_FOLDS = 2
+
+    def _cross_fit_folds(self, X, y_enc, weights, seed, device):
+        """Stratified folds of the training rows for cross-fitting the
+        temperatures (:class:`CrossFitFolds`), or None (no temperatures) when
+        a class has fewer rows than folds, or a fold's networks would train
+        on fewer than two classes of non-zero weight."""
+        k = self._CROSS_FIT_FOLDS
+        counts = np.bincount(y_enc)
+        if np.any(counts[counts > 0] < k):
+            return None
+        splitter = StratifiedKFold(k, shuffle=True, random_state=seed % 2**32)
+        folds = []
+        for train, scored in splitter.split(np.zeros((len(y_enc), 1)), y_enc):
+            fold = [
+                None if weights is None else weights[idx] for idx in (train, scored)
+            ]
+            if fold[0] is not None and len(np.unique(y_enc[train][fold[0] > 0])) < 2:
+                return None
+            folds.append(
+                CrossFold(
+                    ArraySource(X[train], device),
+                    torch.as_tensor(y_enc[train], dtype=torch.int64),
+                    _float_tensor(fold[0]),
+                    ArraySource(X[scored], device),
+                    torch.as_tensor(y_enc[scored], dtype=torch.int64),
+                    _float_tensor(fold[1]),
+                )
+            )
+        return CrossFitFolds(folds)
 
     @staticmethod
     def _encode_labels(y, labels) -> np.ndarray:
@@ -390,3 +431,8 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         """
         log_proba, classes = self._predict_log_proba(X)
         return classes[np.argmax(log_proba, axis=1)]
+
+
+def _float_tensor(values):
+    """A float32 tensor of ``values``, or None."""
+    return None if values is None else torch.as_tensor(values, dtype=torch.float32)

@@ -82,11 +82,11 @@ peer_normalization
         ``kernel_size``, ``pooling``, ``normalization`` and ``label_mode`` may
         not change between warm-started fits.
     calibrate : bool or "auto", default=False
-        As in :class:`FFClassifier`: hold out rows to fit the readouts'
-        temperatures also without early stopping (``"auto"``: from 10,000
-        training rows on; at most 2,000 rows held out). False by default
-        here: this network's accuracy with rows held out has not been
-        measured yet.
+        As in :class:`FFClassifier`: fit the readouts' temperatures on
+        held-out rows (True; ``"auto"`` from 10,000 training rows on, at
+        most 2,000 rows) or, with ``"auto"`` on smaller sets, on two
+        cross-fitted networks. False by default here: this network's
+        accuracy with rows held out has not been measured yet.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
 
@@ -107,15 +107,10 @@ peer_normalization
     best_validation_score_ : float or None
         Best validation accuracy, with ``early_stopping=True``.
     temperatures_ : dict or None
-        When rows were held out (``early_stopping=True``, or ``calibrate``),
-        the temperature of the chosen
-        ``readout`` (of ``"goodness"``, ``"softmax"`` and ``"both"`` when it
-        is ``"both"``), fitted on the held-out rows after training: the
-        factor in (0, 1] on the readout's log-probabilities that minimizes
-        their log-loss there. It softens the probabilities and never changes
-        the predicted class. With early stopping the same rows chose the
-        epoch kept, which pulls the temperature toward 1. None when the last
-        fit held out no rows.
+        As in :class:`FFClassifier`: the temperature of the chosen
+        ``readout`` (of all three when it is ``"both"``), fitted on rows
+        the network did not train on (held out, or scored by the
+        cross-fitted networks). None when the last fit fitted none.
     core_ : skff.core.ConvFFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

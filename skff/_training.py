@@ -143,7 +143,16 @@ class EpochProgress:
 
 
 def run_epochs(
-    est, core, source, y, n_epochs: int, *, history, validation=None, weights=None
+    est,
+    core,
+    source,
+    y,
+    n_epochs: int,
+    *,
+    history,
+    validation=None,
+    weights=None,
+    report: bool = True,
 ) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
@@ -156,7 +165,8 @@ def run_epochs(
     ``validation`` an optional ``(source, y)`` pair scored after each epoch by
     ``est._validation_score(core, source, y)``. ``weights`` (optional, one
     float per row of ``source``) go to ``core.train_step(..., weight=...)``
-    with each mini-batch.
+    with each mini-batch. ``report=False`` keeps the epochs off the progress
+    report whatever ``est.verbose`` says.
     """
     name = type(est).__name__
     device = source.device
@@ -170,7 +180,9 @@ def run_epochs(
         names.append("head")
     patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
     stopping = EarlyStopping(est.tol, patience, history.best_validation_score_)
-    progress = EpochProgress(name, n_epochs, history.n_iter_ + 1, bool(est.verbose))
+    progress = EpochProgress(
+        name, n_epochs, history.n_iter_ + 1, bool(est.verbose) and report
+    )
     core.train()
     try:
         for epoch in range(n_epochs):

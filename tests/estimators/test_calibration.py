@@ -1,7 +1,9 @@
-"""Readout temperatures fitted on the held-out rows of early stopping."""
+"""Readout temperatures fitted on held-out rows (early stopping's, or those
+``calibrate`` holds out) or on cross-fitted networks."""
 
 import numpy as np
 import pytest
+import torch
 from scipy.special import log_softmax
 from sklearn.datasets import make_classification
 from sklearn.metrics import log_loss
@@ -81,7 +83,7 @@ def test_temperatures_lower_test_log_loss_and_keep_predictions(noisy, readout):
 
 def test_no_held_out_rows_no_temperatures(noisy):
     X_tr, _, y_tr, _ = noisy
-    clf = FFClassifier(**FAST).fit(X_tr, y_tr)
+    clf = FFClassifier(**FAST, calibrate=False).fit(X_tr, y_tr)
     assert clf.temperatures_ is None
     clf.set_params(early_stopping=True).fit(X_tr, y_tr)
     assert clf.temperatures_ is not None
@@ -187,7 +189,7 @@ def test_models_saved_without_temperatures_still_predict(noisy):
     import pickle
 
     X_tr, X_te, y_tr, _ = noisy
-    clf = FFClassifier(**FAST).fit(X_tr, y_tr)
+    clf = FFClassifier(**FAST, calibrate=False).fit(X_tr, y_tr)
     expected = clf.predict_proba(X_te)
     del clf.temperatures_  # as saved before the attribute existed
     copy = pickle.loads(pickle.dumps(clf))
@@ -213,3 +215,84 @@ def test_language_model_holds_out_at_most_the_calibration_cap(monkeypatch):
     FFLanguageModel(**params, calibrate=True).fit(text)
     FFLanguageModel(**params, early_stopping=True).fit(text)
     assert held_out == [20, 43]
+
+
+def test_small_data_cross_fits_the_temperatures(noisy, capsys):
+    """calibrate="auto" below 10,000 rows trains two more networks, each on
+    half of the rows, and fits the temperatures on the halves they did not
+    see: the fitted network is the one calibrate=False trains, its
+    predictions are kept, and its probabilities are better on unseen rows.
+    Measured on this split: test log-loss 0.831 raw, 0.735 cross-fitted
+    (temperature 0.47 for "both")."""
+    X_tr, X_te, y_tr, y_te = noisy
+    params = dict(hidden_size=64, max_iter=20, random_state=0, device="cpu")
+    raw = FFClassifier(**params, calibrate=False).fit(X_tr, y_tr)
+    clf = FFClassifier(**params, verbose=1).fit(X_tr, y_tr)
+    # one line for each cross-fitted network, none for its epochs
+    lines = capsys.readouterr().err.splitlines()
+    assert sum("cross-fitting the readout temperatures" in s for s in lines) == 2
+    assert len(lines) == 2 + clf.n_iter_
+    assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
+    assert 0 < clf.temperatures_["both"] < 0.9
+    assert clf.validation_scores_ is None
+    for a, b in zip(
+        raw.core_.state_dict().values(), clf.core_.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b)
+    np.testing.assert_array_equal(clf.predict(X_te), raw.predict(X_te))
+    assert log_loss(y_te, clf.predict_proba(X_te)) < 0.93 * log_loss(
+        y_te, raw.predict_proba(X_te)
+    )
+    # the same random_state, the same temperatures
+    again = FFClassifier(**params).fit(X_tr, y_tr)
+    assert again.temperatures_ == clf.temperatures_
+
+
+def test_cross_fitting_falls_back_and_reads_weights(noisy):
+    X_tr, _, y_tr, _ = noisy
+    params = dict(hidden_size=16, max_iter=3, random_state=0, device="cpu")
+    # a class with a single row can't be in both halves: no temperatures
+    y_one = y_tr.copy()
+    y_one[0] = 7
+    assert FFClassifier(**params).fit(X_tr, y_one).temperatures_ is None
+    # sample weights train the halves and weigh the scored rows
+    w = np.where(np.arange(len(y_tr)) % 3 == 0, 0.0, 1.0)
+    clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
+    assert 0 < clf.temperatures_["both"] <= 1
+    # a half whose rows of non-zero weight hold one class: no temperatures
+    w = np.where(y_tr == 0, 1.0, 0.0)
+    w[np.flatnonzero(y_tr == 1)[:2]] = 1.0
+    assert FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
+
+
+def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
+    """A cross-fitted network that diverges costs the temperatures (with a
+    warning), not the fit; an interruption keeps the trained network."""
+    import skff._base as base
+    from skff import DivergenceError
+
+    X_tr, _, y_tr, _ = noisy
+    params = dict(hidden_size=16, max_iter=3, random_state=0, device="cpu")
+    run = base.run_epochs
+    calls = []
+
+    def failing(exc):
+        def run_epochs(*args, **kwargs):
+            calls.append(1)
+            if len(calls) > 1:  # the main network trains, then the halves
+                raise exc
+            return run(*args, **kwargs)
+
+        return run_epochs
+
+    monkeypatch.setattr(base, "run_epochs", failing(DivergenceError("diverged")))
+    with pytest.warns(UserWarning, match="fitted no readout temperatures"):
+        clf = FFClassifier(**params).fit(X_tr, y_tr)
+    assert clf.temperatures_ is None and clf.n_iter_ == 3
+    calls.clear()
+    monkeypatch.setattr(base, "run_epochs", failing(KeyboardInterrupt()))
+    clf = FFClassifier(**params)
+    with pytest.raises(KeyboardInterrupt):
+        clf.fit(X_tr, y_tr)
+    assert clf.temperatures_ is None and clf.n_iter_ == 3
+    assert clf.predict(X_tr).shape == y_tr.shape

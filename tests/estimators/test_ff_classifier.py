@@ -20,8 +20,9 @@ def test_digits_default_accuracy(digits_split):
     X_tr, X_te, y_tr, y_te = digits_split
     clf = FFClassifier(random_state=0).fit(X_tr, y_tr)
     assert clf.score(X_te, y_te) >= 0.97
-    # max_iter=None: 60 epochs for 1,257 rows
-    assert clf.n_iter_ == 60 == len(clf.loss_curve_)
+    # max_iter=None, batch_size="auto": 30 epochs of batches of 50 for 1,257
+    # rows (the steps of 60 epochs of batches of 100)
+    assert clf.n_iter_ == 30 == len(clf.loss_curve_)
     # every layer learned to separate positive from negative data
     first, last = np.array(clf.loss_curve_[0]), np.array(clf.loss_curve_[-1])
     assert np.all(last[:-1] < 0.5 * first[:-1])
@@ -265,10 +266,12 @@ def test_out_of_memory_names_the_parameter(small_digits, monkeypatch):
 
 def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
     """max_iter=None runs ceil(budget / n_rows) epochs within [min, max]:
-    here a budget of 1,000 rows seen, 2 to 6 epochs."""
+    here a budget of 1,000 rows seen, 2 to 6 epochs, and at most the steps
+    of 6 epochs of batches of 50 rows."""
     monkeypatch.setattr(FFClassifier, "_ROWS_SEEN", 1000)
     monkeypatch.setattr(FFClassifier, "_MIN_EPOCHS", 2)
     monkeypatch.setattr(FFClassifier, "_MAX_EPOCHS", 6)
+    monkeypatch.setattr(FFClassifier, "_STEP_BATCH", 50)
     rng = np.random.RandomState(0)
     params = dict(hidden_size=8, batch_size=50, random_state=0, device="cpu")
     for n_rows, epochs in [(100, 6), (250, 4), (400, 3), (2000, 2)]:
@@ -279,6 +282,14 @@ def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
         **params, early_stopping=True, validation_fraction=0.5, n_iter_no_change=9
     )
     assert clf.fit(X[:400], y[:400]).n_iter_ == 5
+    # smaller batches: the steps of 6 epochs of batches of 50 (12 steps for
+    # 100 rows), at least 2 epochs
+    for batch, epochs in [(25, 3), (20, 3), (10, 2), (1, 2)]:
+        clf = FFClassifier(**{**params, "batch_size": batch})
+        assert clf._n_epochs(100) == epochs
+    assert (
+        FFClassifier(**{**params, "batch_size": 25}).fit(X[:100], y[:100]).n_iter_ == 3
+    )
     # an explicit max_iter wins; partial_fit is one epoch
     assert FFClassifier(**params, max_iter=7).fit(X, y).n_iter_ == 7
     assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
@@ -286,7 +297,7 @@ def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
 
 def test_the_auto_batch_size_scales_with_the_data(monkeypatch):
     """batch_size="auto" trains in batches of n_rows // 50 rows within
-    [100, 200] (clipped to the rows); an int is used as given."""
+    [50, 200] (clipped to the rows); an int is used as given."""
     sizes = []
     step = FFNet.train_step
 
@@ -296,24 +307,30 @@ def test_the_auto_batch_size_scales_with_the_data(monkeypatch):
 
     assert [
         FFClassifier()._batch_rows(n) for n in (60, 1000, 5000, 7500, 10_000, 60_000)
-    ] == [60, 100, 100, 150, 200, 200]
+    ] == [50, 50, 100, 150, 200, 200]
+    assert FFClassifier()._batch_rows(30) == 30
     assert FFClassifier(batch_size=32)._batch_rows(60_000) == 32
     monkeypatch.setattr(FFNet, "train_step", spy)
     rng = np.random.RandomState(0)
     X, y = rng.rand(7600, 3), np.arange(7600) % 2
-    FFClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X, y)
+    params = dict(hidden_size=4, max_iter=1, calibrate=False, random_state=0)
+    FFClassifier(**params).fit(X, y)
     assert sizes[:50] == [152] * 50 and sizes[50:] == []
     sizes.clear()
-    FFClassifier(hidden_size=4, max_iter=1, random_state=0).fit(X[:250], y[:250])
-    assert sizes == [100, 100, 50]
+    FFClassifier(**params).fit(X[:250], y[:250])
+    assert sizes == [50] * 5
+    sizes.clear()
+    FFClassifier(**params).fit(X[:4000], y[:4000])
+    assert sizes == [80] * 50
 
 
 def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
     """calibrate="auto" holds out validation_fraction of the rows (from
     _CALIBRATION_ROWS rows on; 10,000 by default) to fit the temperatures
     after training, without scoring epochs or stopping early; the other rows
-    train. The temperatures soften the probabilities and keep every
-    prediction."""
+    train. Below that every row trains and two more networks, each trained
+    on half of the rows, fit the temperatures (cross-fitting). The
+    temperatures soften the probabilities and keep every prediction."""
     monkeypatch.setattr(FFClassifier, "_CALIBRATION_ROWS", 400)
     assert FFClassifier._CALIBRATION_ROWS == 400
     rows = []
@@ -330,8 +347,10 @@ def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
     for n_rows, held_out in [(399, False), (400, True)]:
         rows.clear()
         clf = FFClassifier(**params).fit(X[:n_rows], y[:n_rows])
-        assert (clf.temperatures_ is not None) is held_out
-        assert sum(rows) == 4 * (n_rows - (40 if held_out else 0))
+        assert clf.temperatures_ is not None
+        trained = n_rows - (40 if held_out else 0)
+        # the cross-fitted halves train on every row once per epoch
+        assert sum(rows) == 4 * trained * (1 if held_out else 2)
         assert clf.validation_scores_ is None and clf.n_iter_ == 4
     # True and False override the size; early stopping holds out rows anyway
     assert FFClassifier(**params, calibrate=True).fit(X[:100], y[:100]).temperatures_

@@ -105,14 +105,17 @@ def test_goodness_trajectory(fitted, small_digits):
     traj = clf.goodness_trajectory(X_te, y_te)
     assert traj.shape == (len(X_te), FAST["n_iterations"] + 1)
     assert np.all(traj >= 0)
-    # the window mean of the trajectory is the goodness readout's score
+    # the window mean of the trajectory is the goodness readout's score,
+    # times the readout's temperature (cross-fitted: calibrate="auto")
+    t = clf.temperatures_["goodness"]
+    assert 0 < t < 1
     scores = np.stack(
         [clf.goodness_trajectory(X_te, np.full(len(X_te), c)) for c in range(10)],
         axis=1,
     )[:, :, 2:4].mean(axis=2)
     np.testing.assert_allclose(
         clf.predict_log_proba(X_te),
-        torch.log_softmax(torch.as_tensor(4.0 * scores), dim=1).numpy(),
+        torch.log_softmax(torch.as_tensor(4.0 * t * scores), dim=1).numpy(),
         rtol=1e-5,
         atol=1e-5,
     )

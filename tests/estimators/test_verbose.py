@@ -36,6 +36,9 @@ LINE = re.compile(
 
 def fit(cls, small_digits, **params):
     est = cls(**SMALL, **ESTIMATORS[cls], **params)
+    if "calibrate" in est.get_params() and "calibrate" not in params:
+        # only the epochs' lines here (test_calibration: cross-fitting's line)
+        est.set_params(calibrate=False)
     if cls is FFLanguageModel:
         return est.fit(DOCS)
     X_tr, _, y_tr, _ = small_digits
