@@ -9,9 +9,10 @@ Each estimator subclasses :class:`BaseFF` and fills its hooks:
     optional validation ``(source, targets)`` pair (or ``(source, targets,
     weights)``: rows held out when ``hold_out`` and ``_holds_out(n_rows)``),
     or :class:`CrossFitFolds` (the readout temperatures are then fitted by
-    networks trained on the folds), and the fitted attributes the data defines (``classes_``, a vocabulary),
-    published when ``fit`` ends. ``fit_params`` are the extra
-    arguments of ``fit`` (the classifiers' ``sample_weight``).
+    networks trained on the folds), and the fitted attributes the data
+    defines (``classes_``, a vocabulary), published when ``fit`` ends.
+    ``fit_params`` are the extra arguments of ``fit`` (the classifiers'
+    ``sample_weight``).
 ``_build_core(fitted, seed)``
     A new core (:mod:`skff.core`) for those attributes.
 ``_configure_core(core)``
