@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
 import sys
 import warnings
 from dataclasses import dataclass
@@ -37,6 +38,7 @@ from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
+import sklearn
 import torch
 from scipy.optimize import minimize_scalar
 from scipy.special import log_softmax
@@ -53,6 +55,7 @@ from ._device import (
     resolve_device,
 )
 from ._persistence import PersistenceMixin
+from ._sources import ArraySource
 from ._training import import_cleanly, run_epochs
 from .core import Objective
 from .exceptions import DivergenceError
@@ -102,6 +105,22 @@ def _numpy(values) -> np.ndarray:
     return np.asarray(values)
 
 
+_LIBRARIES = tuple(
+    os.path.dirname(module.__file__) + os.sep
+    for module in (sklearn, sys.modules[__package__])
+)
+
+
+def _caller_stacklevel() -> int:
+    """The ``stacklevel`` of a warning raised by the caller of this function
+    that points at the first frame outside skff and scikit-learn (the
+    user's call)."""
+    level, frame = 1, sys._getframe(1)
+    while frame.f_back is not None and frame.f_code.co_filename.startswith(_LIBRARIES):
+        frame, level = frame.f_back, level + 1
+    return level
+
+
 def fit_temperature(log_proba, y, sample_weight=None) -> float:
     """The factor ``t`` in ``(0, 1]`` that minimizes the log-loss of
     ``log_softmax(t * log_proba)`` for the labels ``y`` (column indices),
@@ -135,24 +154,16 @@ class WeightedTargets:
 
 
 @dataclass
-class CrossFold:
-    """One fold of cross-fitting: the rows a network trains on
-    (``source``, ``targets``, ``weights``) and those it scores."""
-
-    source: Any
-    targets: torch.Tensor
-    weights: torch.Tensor | None
-    scored_source: Any
-    scored_targets: torch.Tensor
-    scored_weights: torch.Tensor | None
-
-
-@dataclass
 class CrossFitFolds:
     """What ``_fit_data`` returns in place of held-out rows when the readout
-    temperatures are cross-fitted: every training row is scored once, by a
-    network trained without it."""
+    temperatures are cross-fitted: the training rows ``X`` (not copied),
+    their int64 labels ``y`` and float32 ``weights`` (or None), and
+    ``folds``, pairs of row indices ``(train, scored)`` that score every
+    row once, by a network trained without it."""
 
+    X: Any
+    y: np.ndarray
+    weights: np.ndarray | None
     folds: list
 
 
@@ -417,76 +428,110 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         if "readout" in self._get_param_names():
             # temperatures from held-out rows (early stopping's, or those
             # ``calibrate`` holds out), or from cross-fitted networks; a fit
-            # without either (partial_fit, calibrate=False) leaves the
-            # readouts as they are
+            # without either (partial_fit, calibrate=False, a warm refit
+            # below the hold-out size) leaves the readouts as they are
             fitted["temperatures_"] = None
-            try:
-                if isinstance(validation, CrossFitFolds):
-                    fitted["temperatures_"] = self._cross_fit_temperatures(
-                        validation, fitted, seed, device
-                    )
-                elif validation is not None:
-                    fitted["temperatures_"] = self._fit_temperatures(core, *validation)
-            except (KeyboardInterrupt, MemoryError):
-                # the network trained: keep it, without temperatures
-                fitted["temperatures_"] = None
-                self._publish(core, record, fitted, device)
-                raise
+            if isinstance(validation, CrossFitFolds):
+                if not warm:
+                    # the trained network is published whatever happens
+                    # while the other networks train
+                    try:
+                        fitted["temperatures_"] = self._cross_fit_temperatures(
+                            validation, fitted, seed, device
+                        )
+                    except BaseException:
+                        self._publish(core, record, fitted, device)
+                        raise
+            elif validation is not None:
+                fitted["temperatures_"] = self._fit_temperatures(core, *validation)
         self._publish(core, record, fitted, device)
         return self
 
     def _cross_fit_temperatures(self, folds, fitted, seed, device):
         """The readout temperatures of :meth:`_fit_temperatures`, fitted on
-        every training row once: a new network is trained on each fold's
-        training rows with this fit's settings and scores the fold's other
-        rows. None (no temperatures) when a fold's network diverges."""
-        # a warm fit's ``fitted`` holds only what changed: the rest (classes_,
-        # an input scale) is on the estimator
-        attributes = {k: v for k, v in vars(self).items() if k.endswith("_")}
-        fitted = {**attributes, **fitted}
+        every training row once: for each fold a new network trains on the
+        other folds' rows (the fit's settings; an ``"auto"`` batch size and
+        epoch count follow those rows) and scores the fold's rows, one
+        network at a time. None (no temperatures, with a warning) when one
+        diverges or does not fit in memory; an interruption warns too."""
+        name = type(self).__name__
         parts, targets, weights = [], [], []
-        for i, fold in enumerate(folds.folds):
-            if self.verbose:  # one line for each network, not its epochs
-                print(
-                    f"{type(self).__name__}: cross-fitting the readout "
-                    f"temperatures, network {i + 1} of {len(folds.folds)}",
-                    file=sys.stderr,
-                    flush=True,
+        try:
+            for i, (train, scored) in enumerate(folds.folds):
+                if self.verbose:  # one line for each network, not its epochs
+                    print(
+                        f"{name}: cross-fitting the readout temperatures, "
+                        f"network {i + 1} of {len(folds.folds)}",
+                        file=sys.stderr,
+                        flush=True,
+                    )
+                part, y_scored, w_scored = self._cross_fit_one(
+                    folds,
+                    train,
+                    scored,
+                    fitted,
+                    (seed + 7_919 * (i + 1)) % 2**62,
+                    device,
                 )
-            fold_seed = (seed + 7_919 * (i + 1)) % 2**62
-            core = self._new_core(fitted, fold_seed, device)
-            self._configure_core(core)
-            core.configure_training(
-                learning_rate=self.learning_rate_init, alpha=self.alpha, reset=True
+                parts.append(part)
+                targets.append(y_scored)
+                if w_scored is not None:
+                    weights.append(w_scored)
+        except (DivergenceError, MemoryError) as exc:
+            problem = (
+                "diverged" if isinstance(exc, DivergenceError) else "ran out of memory"
             )
-            try:
-                run_epochs(
-                    self,
-                    core,
-                    fold.source,
-                    fold.targets,
-                    self._n_epochs(len(fold.source)),
-                    history=_History(fold_seed, 0, [], None, None),
-                    weights=fold.weights,
-                    report=False,
-                )
-            except DivergenceError as exc:
-                warnings.warn(
-                    f"{type(self).__name__} fitted no readout temperatures: a "
-                    f"cross-fitted network diverged ({exc}).",
-                    UserWarning,
-                    stacklevel=4,
-                )
-                return None
-            parts.append(self._readout_parts(core, fold.scored_source))
-            targets.append(_numpy(fold.scored_targets))
-            if fold.scored_weights is not None:
-                weights.append(_numpy(fold.scored_weights))
-        merged = {name: np.concatenate([p[name] for p in parts]) for name in parts[0]}
+            warnings.warn(
+                f"{name} fitted no readout temperatures: a cross-fitted network "
+                f"{problem}. The fitted network is not affected; set "
+                "calibrate=False to skip the cross-fitting.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+            return None
+        except KeyboardInterrupt:
+            warnings.warn(
+                f"Cross-fitting interrupted; {name} keeps its trained network, "
+                "without readout temperatures.",
+                UserWarning,
+                stacklevel=_caller_stacklevel(),
+            )
+            raise
+        merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
         return self._temperatures_of(
             merged,
             np.concatenate(targets),
             np.concatenate(weights) if weights else None,
+        )
+
+    def _cross_fit_one(self, folds, train, scored, fitted, seed, device):
+        """Train a new network on the rows ``train`` of ``folds`` and return
+        its readout parts, targets and weights for the rows ``scored``."""
+        core = self._new_core(fitted, seed, device)
+        self._configure_core(core)
+        core.configure_training(
+            learning_rate=self.learning_rate_init, alpha=self.alpha, reset=True
+        )
+        source = ArraySource(folds.X[train], device)
+        weights = None if folds.weights is None else folds.weights[train]
+        run_epochs(
+            self,
+            core,
+            source,
+            torch.as_tensor(folds.y[train], dtype=torch.int64),
+            self._n_epochs(len(source)),
+            history=_History(seed, 0, [], None, None),
+            weights=None
+            if weights is None
+            else torch.as_tensor(weights, dtype=torch.float32),
+            report=False,
+        )
+        del source
+        part = self._readout_parts(core, ArraySource(folds.X[scored], device))
+        return (
+            part,
+            folds.y[scored],
+            None if folds.weights is None else folds.weights[scored],
         )
 
     def _n_epochs(self, n_rows: int) -> int:

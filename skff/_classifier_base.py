@@ -19,13 +19,7 @@ from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from ._base import (
-    BaseFF,
-    CrossFitFolds,
-    CrossFold,
-    WeightedTargets,
-    check_input_scale,
-)
+from ._base import BaseFF, CrossFitFolds, WeightedTargets, check_input_scale
 from ._sources import ArraySource
 from ._typing import Self, fit_context
 from .exceptions import ModelFormatError
@@ -216,7 +210,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 X, y_enc, weights, labels, seed, device
             )
         elif hold_out and self.calibrate == "auto":
-            validation = self._cross_fit_folds(X, y_enc, weights, seed, device)
+            validation = self._cross_fit_folds(X, y_enc, weights, seed)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
         if weights is not None:
             targets = WeightedTargets(
@@ -283,37 +277,28 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         )
 
     #: ``calibrate="auto"`` below ``_CALIBRATION_ROWS`` rows: the folds of
-    #: cross-fitting
-    _CROSS_FIT_FOLDS = 2
+    #: cross-fitting, and the fewest rows it needs (networks trained on
+    #: halves of fewer rows are so much worse than the full one that their
+    #: temperatures over-soften)
+    _CROSS_FIT_FOLDS, _CROSS_FIT_MIN_ROWS = 2, 200
 
-    def _cross_fit_folds(self, X, y_enc, weights, seed, device):
+    def _cross_fit_folds(self, X, y_enc, weights, seed):
         """Stratified folds of the training rows for cross-fitting the
         temperatures (:class:`CrossFitFolds`), or None (no temperatures) when
-        a class has fewer rows than folds, or a fold's networks would train
-        on fewer than two classes of non-zero weight."""
+        there are fewer than ``_CROSS_FIT_MIN_ROWS`` rows, a class has fewer
+        rows than folds, or a fold's network would train on fewer than two
+        classes of non-zero weight."""
         k = self._CROSS_FIT_FOLDS
         counts = np.bincount(y_enc)
-        if np.any(counts[counts > 0] < k):
+        if len(y_enc) < self._CROSS_FIT_MIN_ROWS or np.any(counts[counts > 0] < k):
             return None
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed % 2**32)
-        folds = []
-        for train, scored in splitter.split(np.zeros((len(y_enc), 1)), y_enc):
-            fold = [
-                None if weights is None else weights[idx] for idx in (train, scored)
-            ]
-            if fold[0] is not None and len(np.unique(y_enc[train][fold[0] > 0])) < 2:
-                return None
-            folds.append(
-                CrossFold(
-                    ArraySource(X[train], device),
-                    torch.as_tensor(y_enc[train], dtype=torch.int64),
-                    _float_tensor(fold[0]),
-                    ArraySource(X[scored], device),
-                    torch.as_tensor(y_enc[scored], dtype=torch.int64),
-                    _float_tensor(fold[1]),
-                )
-            )
-        return CrossFitFolds(folds)
+        folds = list(splitter.split(np.zeros((len(y_enc), 1)), y_enc))
+        if weights is not None:
+            for train, _ in folds:
+                if len(np.unique(y_enc[train][weights[train] > 0])) < 2:
+                    return None
+        return CrossFitFolds(X, y_enc, weights, folds)
 
     @staticmethod
     def _encode_labels(y, labels) -> np.ndarray:
@@ -431,8 +416,3 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         """
         log_proba, classes = self._predict_log_proba(X)
         return classes[np.argmax(log_proba, axis=1)]
-
-
-def _float_tensor(values):
-    """A float32 tensor of ``values``, or None."""
-    return None if values is None else torch.as_tensor(values, dtype=torch.float32)

@@ -84,8 +84,8 @@ peer_normalization
     calibrate : bool or "auto", default=False
         As in :class:`FFClassifier`: fit the readouts' temperatures on
         held-out rows (True; ``"auto"`` from 10,000 training rows on, at
-        most 2,000 rows) or, with ``"auto"`` on smaller sets, on two
-        cross-fitted networks. False by default here: this network's
+        most 2,000 rows) or, with ``"auto"`` on sets of 200 to 9,999
+        rows, on two cross-fitted networks. False by default here: this network's
         accuracy with rows held out has not been measured yet.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.

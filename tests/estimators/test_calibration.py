@@ -1,6 +1,8 @@
 """Readout temperatures fitted on held-out rows (early stopping's, or those
 ``calibrate`` holds out) or on cross-fitted networks."""
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -260,14 +262,26 @@ def test_cross_fitting_falls_back_and_reads_weights(noisy):
     clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
     assert 0 < clf.temperatures_["both"] <= 1
     # a half whose rows of non-zero weight hold one class: no temperatures
+    # (the one weighted row of class 1 trains one half only)
     w = np.where(y_tr == 0, 1.0, 0.0)
-    w[np.flatnonzero(y_tr == 1)[:2]] = 1.0
-    assert FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
+    w[np.flatnonzero(y_tr == 1)[0]] = 1.0
+    for seed in range(3):
+        clf = FFClassifier(**{**params, "random_state": seed})
+        assert clf.fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
+    # fewer than 200 rows: halves too small to stand for the network
+    assert FFClassifier(**params).fit(X_tr[:199], y_tr[:199]).temperatures_ is None
+    assert FFClassifier(**params).fit(X_tr[:200], y_tr[:200]).temperatures_
+    # a warm refit continues a network the halves can't stand for: none
+    clf = FFClassifier(**params, warm_start=True).fit(X_tr, y_tr)
+    assert clf.temperatures_ is not None
+    assert clf.fit(X_tr, y_tr).temperatures_ is None
 
 
 def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
-    """A cross-fitted network that diverges costs the temperatures (with a
-    warning), not the fit; an interruption keeps the trained network."""
+    """A cross-fitted network that diverges or runs out of memory costs the
+    temperatures (with a warning at the user's call), not the fit; an
+    interruption or another error keeps the trained network and is
+    raised."""
     import skff._base as base
     from skff import DivergenceError
 
@@ -285,14 +299,24 @@ def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
 
         return run_epochs
 
-    monkeypatch.setattr(base, "run_epochs", failing(DivergenceError("diverged")))
-    with pytest.warns(UserWarning, match="fitted no readout temperatures"):
-        clf = FFClassifier(**params).fit(X_tr, y_tr)
-    assert clf.temperatures_ is None and clf.n_iter_ == 3
-    calls.clear()
-    monkeypatch.setattr(base, "run_epochs", failing(KeyboardInterrupt()))
-    clf = FFClassifier(**params)
-    with pytest.raises(KeyboardInterrupt):
-        clf.fit(X_tr, y_tr)
-    assert clf.temperatures_ is None and clf.n_iter_ == 3
-    assert clf.predict(X_tr).shape == y_tr.shape
+    for exc, what in [
+        (DivergenceError("diverged"), "diverged"),
+        (MemoryError("no memory"), "ran out of memory"),
+    ]:
+        calls.clear()
+        monkeypatch.setattr(base, "run_epochs", failing(exc))
+        with pytest.warns(UserWarning, match=f"network {what}") as record:
+            clf = FFClassifier(**params).fit(X_tr, y_tr)
+        assert record[0].filename == __file__
+        assert clf.temperatures_ is None and clf.n_iter_ == 3
+    for exc in (KeyboardInterrupt(), RuntimeError("a bug")):
+        calls.clear()
+        monkeypatch.setattr(base, "run_epochs", failing(exc))
+        clf = FFClassifier(**params)
+        with pytest.raises(type(exc)), warnings.catch_warnings(record=True) as seen:
+            warnings.simplefilter("always")
+            clf.fit(X_tr, y_tr)
+        interrupted = [w for w in seen if "Cross-fitting interrupted" in str(w.message)]
+        assert len(interrupted) == isinstance(exc, KeyboardInterrupt)
+        assert clf.temperatures_ is None and clf.n_iter_ == 3
+        assert clf.predict(X_tr).shape == y_tr.shape

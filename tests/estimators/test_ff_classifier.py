@@ -282,14 +282,17 @@ def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
         **params, early_stopping=True, validation_fraction=0.5, n_iter_no_change=9
     )
     assert clf.fit(X[:400], y[:400]).n_iter_ == 5
-    # smaller batches: the steps of 6 epochs of batches of 50 (12 steps for
-    # 100 rows), at least 2 epochs
-    for batch, epochs in [(25, 3), (20, 3), (10, 2), (1, 2)]:
-        clf = FFClassifier(**{**params, "batch_size": batch})
-        assert clf._n_epochs(100) == epochs
-    assert (
-        FFClassifier(**{**params, "batch_size": 25}).fit(X[:100], y[:100]).n_iter_ == 3
-    )
+    # auto batches smaller than 50 rows: at most the steps of 6 epochs of
+    # batches of 50 (12 steps for 100 rows), at least 2 epochs; an explicit
+    # batch size is not capped
+    monkeypatch.setattr(FFClassifier, "_ROWS_PER_BATCH", 1000)
+    auto = dict(params, batch_size="auto")
+    for smallest, epochs in [(25, 3), (20, 3), (10, 2), (1, 2), (50, 6)]:
+        monkeypatch.setattr(FFClassifier, "_MIN_BATCH", smallest)
+        assert FFClassifier(**auto)._n_epochs(100) == epochs
+    monkeypatch.setattr(FFClassifier, "_MIN_BATCH", 25)
+    assert FFClassifier(**auto).fit(X[:100], y[:100]).n_iter_ == 3
+    assert FFClassifier(**{**params, "batch_size": 25})._n_epochs(100) == 6
     # an explicit max_iter wins; partial_fit is one epoch
     assert FFClassifier(**params, max_iter=7).fit(X, y).n_iter_ == 7
     assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
