@@ -37,6 +37,7 @@ from dataclasses import dataclass
 from numbers import Integral, Real
 from typing import Any
 
+import joblib
 import numpy as np
 import sklearn
 import torch
@@ -107,7 +108,7 @@ def _numpy(values) -> np.ndarray:
 
 _LIBRARIES = tuple(
     os.path.dirname(module.__file__) + os.sep
-    for module in (sklearn, sys.modules[__package__])
+    for module in (sklearn, joblib, sys.modules[__package__])
 )
 
 
@@ -157,7 +158,7 @@ class WeightedTargets:
 class CrossFitFolds:
     """What ``_fit_data`` returns in place of held-out rows when the readout
     temperatures are cross-fitted: the training rows ``X`` (not copied),
-    their int64 labels ``y`` and float32 ``weights`` (or None), and
+    their int64 labels ``y`` and float ``weights`` (or None), and
     ``folds``, pairs of row indices ``(train, scored)`` that score every
     row once, by a network trained without it."""
 
@@ -419,7 +420,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                         f"{type(self).__name__} keeps the weights of the last "
                         "completed batch.",
                         UserWarning,
-                        stacklevel=3,
+                        stacklevel=_caller_stacklevel(),
                     )
                 if "readout" in self._get_param_names():
                     fitted["temperatures_"] = None  # not fitted to this network

@@ -95,13 +95,15 @@ class FFClassifier(BaseFFClassifier):
     max_iter : int or None, default=None
         Number of epochs (passes over the data). None: a budget of 900,000
         training rows seen, ``ceil(900_000 / n_rows)`` epochs, at least 15
-        and at most 60 (60 epochs from 5,000 to 15,000 training rows, 15
-        from 60,000 on); with ``batch_size="auto"`` also at most the steps
-        of 60 epochs of batches of 100 rows: 30 epochs of the batches of 50
-        below 2,500 rows. Small data sets need many steps, large ones converge in
-        fewer epochs (on Fashion-MNIST validation splits of 18,000 to 48,000
-        training images, three quarters of the earlier budget of 1,200,000
-        rows, or less, were as accurate). The epochs run are in ``n_iter_``.
+        and at most 60 (60 up to 15,000 training rows, 15 from 60,000 on).
+        With ``batch_size="auto"`` also at most as many steps as 60 epochs
+        of batches of 100 rows: the batches of 50 from 51 to 2,500 rows
+        train 30 to 40 epochs (30 on most sizes), 4,000 rows 48 epochs of
+        80, and from 5,000 rows on nothing changes. Small data sets need
+        many steps, large ones converge in fewer epochs (on Fashion-MNIST
+        validation splits of 18,000 to 48,000 training images, three
+        quarters of the earlier budget of 1,200,000 rows, or less, were as
+        accurate). The epochs run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [50, 200], where ``n_rows`` are the rows
@@ -109,9 +111,10 @@ class FFClassifier(BaseFFClassifier):
         training rows, 100 at 5,000 and 200 (as
         :class:`~sklearn.neural_network.MLPClassifier`) from 10,000 on.
         Small data sets need many small steps: 30 epochs of batches of 50
-        scored as well as 60 of batches of 100 on digits, breast cancer,
-        iris, wine and Fashion-MNIST subsets of 2,000 and 4,000 images,
-        with a lower log-loss, in about 0.6x the time. Large ones train as
+        (40 on iris and wine) scored as well as 60 of batches of 100 on
+        digits, breast cancer, iris, wine and Fashion-MNIST subsets of
+        2,000 and 4,000 images, with a lower log-loss, in about 0.6x the
+        time. Large ones train as
         well with fewer steps (on Fashion-MNIST validation splits of 10,000
         and 50,000 images, batches of 200 were more accurate than 100 in
         72-82% of the time).
@@ -136,9 +139,11 @@ class FFClassifier(BaseFFClassifier):
         score the other half (about twice the fit time; breast-cancer
         cross-validation: log-loss 0.33 without, 0.10 with). Below 200
         rows, on a warm refit (the halves would stand for a fresh network,
-        not the continued one) and when a split can't give every class
-        rows on both sides (a class of one row), ``"auto"`` fits no
-        temperatures (``temperatures_`` is None); True then raises a
+        not the continued one), when a split can't give every class rows
+        on both sides (a class of one row) and when a half's rows of
+        non-zero weight hold a single class, ``"auto"`` fits no
+        temperatures (``temperatures_`` is None; a warm refit from 10,000
+        rows on holds rows out as usual); True then raises a
         ValueError where the held-out rows can't cover the classes. False:
         no temperatures, except from the rows early stopping holds out.
     validation_fraction : float, default=0.1

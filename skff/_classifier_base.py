@@ -209,7 +209,7 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             X, y_enc, weights, validation = self._hold_out_rows(
                 X, y_enc, weights, labels, seed, device
             )
-        elif hold_out and self.calibrate == "auto":
+        elif hold_out and not warm and self.calibrate == "auto":
             validation = self._cross_fit_folds(X, y_enc, weights, seed)
         targets = torch.as_tensor(y_enc, dtype=torch.int64)
         if weights is not None:

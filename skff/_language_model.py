@@ -112,7 +112,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         (``validation_fraction``, at most 2,000) to fit the readouts'
         temperatures also without early stopping, as in
         :class:`FFClassifier` (``"auto"``: from 10,000 training characters
-        on). False by default: on the validation text of The Devil's
+        on; a shorter text fits no temperatures: the language model never
+        cross-fits). False by default: on the validation text of The Devil's
         Dictionary the ``"both"`` readout was as well calibrated without
         (perplexity 6.305 without, 6.329 with).
     warm_start, device, precision, random_state, verbose

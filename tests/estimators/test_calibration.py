@@ -258,16 +258,39 @@ def test_cross_fitting_falls_back_and_reads_weights(noisy):
     y_one[0] = 7
     assert FFClassifier(**params).fit(X_tr, y_one).temperatures_ is None
     # sample weights train the halves and weigh the scored rows
-    w = np.where(np.arange(len(y_tr)) % 3 == 0, 0.0, 1.0)
-    clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
+    import skff._base as base
+
+    w = np.where(np.arange(len(y_tr)) % 3 == 0, 0.0, 1.0) + np.arange(len(y_tr)) / 1e4
+    trained, scored = [], []
+    run, temperatures_of = base.run_epochs, FFClassifier._temperatures_of
+
+    def run_spy(est, core, source, y, n_epochs, **kwargs):
+        trained.append(kwargs["weights"])
+        return run(est, core, source, y, n_epochs, **kwargs)
+
+    def temperatures_spy(self, parts, targets, weights=None):
+        scored.append(weights)
+        return temperatures_of(self, parts, targets, weights)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "run_epochs", run_spy)
+        patch.setattr(FFClassifier, "_temperatures_of", temperatures_spy)
+        clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
     assert 0 < clf.temperatures_["both"] <= 1
+    # the main network and the two halves train on the rows' weights, and
+    # the scored rows' weights fit the temperatures: each row once
+    # (the weights as fit keeps them: scaled to a largest weight of 1)
+    expected = np.sort(w / w.max())
+    assert len(trained) == 3 and len(scored) == 1
+    assert np.allclose(np.sort(trained[0].numpy()), expected, atol=1e-6)
+    halves = np.concatenate([t.numpy() for t in trained[1:]])
+    assert np.allclose(np.sort(halves), expected, atol=1e-6)
+    assert np.allclose(np.sort(scored[0]), expected, atol=1e-6)
     # a half whose rows of non-zero weight hold one class: no temperatures
     # (the one weighted row of class 1 trains one half only)
     w = np.where(y_tr == 0, 1.0, 0.0)
     w[np.flatnonzero(y_tr == 1)[0]] = 1.0
-    for seed in range(3):
-        clf = FFClassifier(**{**params, "random_state": seed})
-        assert clf.fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
+    assert FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
     # fewer than 200 rows: halves too small to stand for the network
     assert FFClassifier(**params).fit(X_tr[:199], y_tr[:199]).temperatures_ is None
     assert FFClassifier(**params).fit(X_tr[:200], y_tr[:200]).temperatures_
@@ -307,7 +330,8 @@ def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
         monkeypatch.setattr(base, "run_epochs", failing(exc))
         with pytest.warns(UserWarning, match=f"network {what}") as record:
             clf = FFClassifier(**params).fit(X_tr, y_tr)
-        assert record[0].filename == __file__
+        ours = [r for r in record if f"network {what}" in str(r.message)]
+        assert [r.filename for r in ours] == [__file__]
         assert clf.temperatures_ is None and clf.n_iter_ == 3
     for exc in (KeyboardInterrupt(), RuntimeError("a bug")):
         calls.clear()
@@ -320,3 +344,44 @@ def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
         assert len(interrupted) == isinstance(exc, KeyboardInterrupt)
         assert clf.temperatures_ is None and clf.n_iter_ == 3
         assert clf.predict(X_tr).shape == y_tr.shape
+
+
+def test_cross_fitting_with_other_inputs_and_estimators(noisy):
+    """Sparse rows cross-fit to the dense rows' temperatures; early stopping
+    fits them on its held-out rows instead (one network trains); the conv
+    net cross-fits with calibrate="auto"; a cross-fitted model pickles with
+    its temperatures."""
+    import pickle
+
+    import scipy.sparse as sp
+
+    import skff._base as base
+
+    X_tr, X_te, y_tr, _ = noisy
+    params = dict(hidden_size=16, max_iter=3, random_state=0, device="cpu")
+    dense = FFClassifier(**params).fit(X_tr, y_tr)
+    sparse = FFClassifier(**params).fit(sp.csr_matrix(X_tr), y_tr)
+    assert sparse.temperatures_ == pytest.approx(dense.temperatures_, rel=1e-5)
+    copy = pickle.loads(pickle.dumps(dense))
+    assert copy.temperatures_ == dense.temperatures_
+    np.testing.assert_array_equal(copy.predict_proba(X_te), dense.predict_proba(X_te))
+    runs = []
+    run = base.run_epochs
+
+    def spy(*args, **kwargs):
+        runs.append(kwargs.get("validation") is not None)
+        return run(*args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(base, "run_epochs", spy)
+        clf = FFClassifier(**params, early_stopping=True).fit(X_tr, y_tr)
+    assert runs == [True] and clf.temperatures_ is not None
+    images = np.random.default_rng(0).random((240, 16))
+    conv = FFConvClassifier(
+        input_shape=(1, 4, 4), channels=(10, 20), max_iter=2, calibrate="auto"
+    ).set_params(random_state=0, device="cpu")
+    assert set(conv.fit(images, np.arange(240) % 2).temperatures_) == {
+        "goodness",
+        "softmax",
+        "both",
+    }
