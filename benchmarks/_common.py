@@ -15,6 +15,7 @@ from datetime import datetime
 import numpy as np
 import sklearn
 import torch
+from sklearn.metrics import log_loss
 
 import skff
 
@@ -67,6 +68,14 @@ def timed(fn, *args):
     start = time.perf_counter()
     out = fn(*args)
     return out, time.perf_counter() - start
+
+
+def score(clf, X_test, y_test) -> tuple[float, float, float]:
+    """Accuracy and log-loss of ``clf.predict_proba`` on the test rows, and
+    its time."""
+    proba, predict_time = timed(clf.predict_proba, X_test)
+    acc = float(np.mean(clf.classes_[proba.argmax(1)] == y_test))
+    return acc, log_loss(y_test, proba, labels=clf.classes_), predict_time
 
 
 def print_provenance(threads: int, started: datetime) -> None:

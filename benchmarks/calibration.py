@@ -22,9 +22,14 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import add_param_argument, print_provenance, timed, warm_up_torch
+from _common import (
+    add_param_argument,
+    print_provenance,
+    score,
+    timed,
+    warm_up_torch,
+)
 from sklearn.datasets import load_breast_cancer, load_digits
-from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
@@ -114,10 +119,10 @@ def main(argv=None):
         for fold, (X_train, X_test, y_train, y_test) in enumerate(splits(args)):
             for name, clf in models(args).items():
                 _, fit_time = timed(clf.fit, X_train, y_train)
-                proba, predict_time = timed(clf.predict_proba, X_test)
+                accuracy, loss, predict_time = score(clf, X_test, y_test)
                 row = dict(
-                    accuracy=float(np.mean(clf.classes_[proba.argmax(1)] == y_test)),
-                    log_loss=log_loss(y_test, proba, labels=clf.classes_),
+                    accuracy=accuracy,
+                    log_loss=loss,
                     fit_time=fit_time,
                     predict_time=predict_time,
                     epochs=clf.n_iter_,

@@ -42,10 +42,8 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
-import numpy as np
 import torch
-from _common import add_param_argument, parse_param, print_provenance, timed
-from sklearn.metrics import log_loss
+from _common import add_param_argument, parse_param, print_provenance, score, timed
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -251,14 +249,6 @@ def recurrent_params(args, n_features: int, n_classes: int) -> dict:
         params["max_iter"] = args.recurrent_max_iter
     params.update(dict(args.recurrent_param))
     return params
-
-
-def score(clf, X_test, y_test) -> tuple[float, float, float]:
-    """Accuracy and log-loss of ``clf.predict_proba`` on the test rows, and
-    its time."""
-    proba, predict_time = timed(clf.predict_proba, X_test)
-    acc = float(np.mean(clf.classes_[proba.argmax(1)] == y_test))
-    return acc, log_loss(y_test, proba, labels=clf.classes_), predict_time
 
 
 def run_ff(clf, X_train, X_test, y_train, y_test) -> list[dict]:

@@ -27,9 +27,8 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import print_provenance, timed, warm_up_torch
+from _common import print_provenance, score, timed, warm_up_torch
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
-from sklearn.metrics import log_loss
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
@@ -117,13 +116,8 @@ def main(argv=None):
             for config in args.config:
                 clf = make(config, i)
                 _, fit_time = timed(clf.fit, X_fit, y_fit)
-                proba = clf.predict_proba(X_val)
-                row = (
-                    float(np.mean(clf.classes_[proba.argmax(1)] == y_val)),
-                    log_loss(y_val, proba, labels=clf.classes_),
-                    fit_time,
-                    clf.n_iter_,
-                )
+                accuracy, loss, _ = score(clf, X_val, y_val)
+                row = (accuracy, loss, fit_time, clf.n_iter_)
                 print(f"split {i} {config}: {row}", flush=True)
                 results.setdefault(config, []).append(row)
     where = f" (first {args.n_train} images)" if args.dataset == "fashion_mnist" else ""
