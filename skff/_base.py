@@ -390,12 +390,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             and record.validation_scores_ is None
         ):
             record.validation_scores_ = []
-        self._configure_core(core)
-        core.configure_training(
-            learning_rate=self.learning_rate_init,
-            alpha=self.alpha,
-            reset=not incremental or not core.is_configured,
-        )
+        self._ready_to_train(core, reset=not incremental or not core.is_configured)
         weights = None
         if isinstance(targets, WeightedTargets):
             targets, weights = targets.labels, targets.weights
@@ -456,7 +451,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         network at a time. None (no temperatures, with a warning) when one
         diverges or does not fit in memory; an interruption warns too."""
         name = type(self).__name__
-        parts, targets, weights = [], [], []
+        parts = []
         try:
             for i, (train, scored) in enumerate(folds.folds):
                 if self.verbose:  # one line for each network, not its epochs
@@ -466,18 +461,10 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                         file=sys.stderr,
                         flush=True,
                     )
-                part, y_scored, w_scored = self._cross_fit_one(
-                    folds,
-                    train,
-                    scored,
-                    fitted,
-                    (seed + 7_919 * (i + 1)) % 2**62,
-                    device,
+                fold_seed = (seed + 7_919 * (i + 1)) % 2**62
+                parts.append(
+                    self._cross_fit_one(folds, train, scored, fitted, fold_seed, device)
                 )
-                parts.append(part)
-                targets.append(y_scored)
-                if w_scored is not None:
-                    weights.append(w_scored)
         except (DivergenceError, MemoryError) as exc:
             problem = (
                 "diverged" if isinstance(exc, DivergenceError) else "ran out of memory"
@@ -499,20 +486,15 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             )
             raise
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        return self._temperatures_of(
-            merged,
-            np.concatenate(targets),
-            np.concatenate(weights) if weights else None,
-        )
+        scored = np.concatenate([rows for _, rows in folds.folds])
+        weights = None if folds.weights is None else folds.weights[scored]
+        return self._temperatures_of(merged, folds.y[scored], weights)
 
     def _cross_fit_one(self, folds, train, scored, fitted, seed, device):
         """Train a new network on the rows ``train`` of ``folds`` and return
-        its readout parts, targets and weights for the rows ``scored``."""
+        its readout parts (:meth:`_readout_parts`) of the rows ``scored``."""
         core = self._new_core(fitted, seed, device)
-        self._configure_core(core)
-        core.configure_training(
-            learning_rate=self.learning_rate_init, alpha=self.alpha, reset=True
-        )
+        self._ready_to_train(core, reset=True)
         source = ArraySource(folds.X[train], device)
         weights = None if folds.weights is None else folds.weights[train]
         run_epochs(
@@ -528,11 +510,14 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             report=False,
         )
         del source
-        part = self._readout_parts(core, ArraySource(folds.X[scored], device))
-        return (
-            part,
-            folds.y[scored],
-            None if folds.weights is None else folds.weights[scored],
+        return self._readout_parts(core, ArraySource(folds.X[scored], device))
+
+    def _ready_to_train(self, core, reset: bool) -> None:
+        """Give ``core`` the estimator's settings and its optimizers' rate
+        and penalty (new optimizers when ``reset``)."""
+        self._configure_core(core)
+        core.configure_training(
+            learning_rate=self.learning_rate_init, alpha=self.alpha, reset=reset
         )
 
     def _n_epochs(self, n_rows: int) -> int:
