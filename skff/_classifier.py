@@ -5,10 +5,11 @@ from numbers import Integral
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier_base import BaseFFClassifier
+from ._mixins import LayerWidthsMixin
 from .core import FFNet
 
 
-class FFClassifier(BaseFFClassifier):
+class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
     """Feed-forward network trained with the Forward-Forward algorithm.
 
     Every layer is trained on its own local objective: high goodness (mean or
@@ -231,6 +232,7 @@ class FFClassifier(BaseFFClassifier):
 
     _parameter_constraints: dict = {
         **BaseFFClassifier._parameter_constraints,
+        **LayerWidthsMixin._parameter_constraints,
         "label_injection": [StrOptions({"concat", "overlay"})],
         "readout_skip_first": ["boolean"],
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],
@@ -272,7 +274,7 @@ class FFClassifier(BaseFFClassifier):
         return min(rows, n_rows)
 
     _fixed_on_warm_start = (
-        *BaseFFClassifier._fixed_on_warm_start,
+        *LayerWidthsMixin._fixed_on_warm_start,
         "label_injection",
         "readout_skip_first",
     )
@@ -344,7 +346,7 @@ class FFClassifier(BaseFFClassifier):
 
     def _build_core(self, fitted: dict, seed: int) -> FFNet:
         return FFNet(
-            self.n_features_in_,
+            fitted["n_features_in_"],
             len(fitted["classes_"]),
             self._layer_sizes(),
             label_injection=self.label_injection,

@@ -1,6 +1,8 @@
 """What the Forward-Forward classifiers share: label handling, sample and
-class weights, fit / partial_fit / warm_start, early-stopping scores and the
-readouts (probabilities and decision function).
+class weights, fit / partial_fit, the stratified hold-out and the folds
+that cross-fit the readout temperatures, early-stopping scores, and the
+class probabilities and decision function of the readouts
+(:mod:`skff._readouts`).
 
 Subclasses define ``__init__`` (their parameters) and ``_build_core``.
 """
@@ -17,15 +19,16 @@ from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import _check_sample_weight
 
-from ._base import BaseFF, CrossFitFolds, WeightedTargets, check_input_scale
+from ._base import BaseFF, FitData, HeldOut
+from ._mixins import LabelledObjectiveMixin
+from ._readouts import CrossFitFolds, ReadoutMixin
 from ._sources import ArraySource
 from ._typing import Self, fit_context
-from .exceptions import ModelFormatError
 
 
-class BaseFFClassifier(ClassifierMixin, BaseFF):
+class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, BaseFF):
     """Shared machinery of FFClassifier, FFRecurrentClassifier and
     FFConvClassifier.
 
@@ -39,8 +42,11 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
 
     _parameter_constraints: dict = {
         **BaseFF._parameter_constraints,
+        **LabelledObjectiveMixin._parameter_constraints,
+        **ReadoutMixin._parameter_constraints,
         "class_weight": [dict, StrOptions({"balanced"}), None],
     }
+    _required_fitted = ("classes_", "n_features_in_")
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -173,18 +179,9 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
 
     def _fit_data(
         self, X, y, *, warm, classes, device, hold_out, seed, sample_weight=None
-    ):
-        X, y = validate_data(
-            self,
-            X,
-            y,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=not warm,
-        )
-        check_input_scale(X)
+    ) -> FitData:
+        (X, y), fitted = self._check_rows(X, y, reset=not warm)
         check_classification_targets(y)
-        fitted = {}
         if warm:
             labels = self.classes_
         else:
@@ -204,27 +201,31 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                     f"{type(self).__name__} can't train when only one class has "
                     f"samples of non-zero weight (got only {weighted[0]!r})."
                 )
-        validation = None
+        held_out = folds = None
         if hold_out and self._holds_out(X.shape[0]):
-            X, y_enc, weights, validation = self._hold_out_rows(
+            X, y_enc, weights, held_out = self._hold_out_rows(
                 X, y_enc, weights, labels, seed, device
             )
         elif hold_out and not warm and self.calibrate == "auto":
-            validation = self._cross_fit_folds(X, y_enc, weights, seed)
-        targets = torch.as_tensor(y_enc, dtype=torch.int64)
-        if weights is not None:
-            targets = WeightedTargets(
-                targets, torch.as_tensor(weights, dtype=torch.float32)
-            )
-        return ArraySource(X, device), targets, validation, fitted
+            folds = self._cross_fit_folds(X, y_enc, weights, seed)
+        return FitData(
+            source=ArraySource(X, device),
+            targets=torch.as_tensor(y_enc, dtype=torch.int64),
+            weights=None
+            if weights is None
+            else torch.as_tensor(weights, dtype=torch.float32),
+            held_out=held_out,
+            folds=folds,
+            fitted=fitted,
+        )
 
     def _hold_out_rows(self, X, y_enc, weights, labels, seed, device):
         """Split off the held-out rows (stratified): ``(X, y_enc, weights,
-        validation)`` of the rows that train, and the ``(source, targets[,
-        weights])`` of those held out. A split that can't give every class
+        held_out)``, the rows that train and a :class:`HeldOut` of the
+        others. A split that can't give every class
         rows on both sides, or held-out weights that are all zero, raises a
         ValueError, except with ``calibrate="auto"`` alone, which then holds
-        nothing out (``validation`` None: no temperatures)."""
+        nothing out (``held_out`` None: no temperatures)."""
         n_rows = X.shape[0]
         n_held = self._n_held_out(n_rows)
         counts = np.bincount(y_enc, minlength=len(labels))
@@ -255,10 +256,10 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
                 problem = "the sample weights of the held-out rows are all zero"
                 remedy = "another random_state"
         if problem is None:
-            validation = (ArraySource(parts[1], device), parts[3])
-            if weights is None:
-                return parts[0], parts[2], None, validation
-            return parts[0], parts[2], parts[4], validation + (parts[5],)
+            held_weights = None if weights is None else parts[5]
+            held_out = HeldOut(ArraySource(parts[1], device), parts[3], held_weights)
+            train_weights = None if weights is None else parts[4]
+            return parts[0], parts[2], train_weights, held_out
         if not self.early_stopping and self.calibrate == "auto":
             return X, y_enc, weights, None  # train on every row, no temperatures
         settings = [
@@ -312,22 +313,13 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
             )
         return np.searchsorted(labels, y)
 
-    def _check_loaded_core(self, core) -> None:
-        super()._check_loaded_core(core)
-        n_features = getattr(self, "n_features_in_", core.n_features)
-        if n_features != core.n_features:
-            raise ModelFormatError(
-                f"The saved {type(self).__name__} has n_features_in_={n_features} "
-                f"but its network reads {core.n_features} features."
-            )
-
-    def _validation_score(self, core, source, y_val, weights=None) -> float:
+    def _validation_score(self, core, held_out: HeldOut) -> float:
         """Accuracy on the held-out rows (weighted by their weights)."""
-        logp = self._log_proba(core, source)
-        correct = logp.argmax(axis=1) == y_val
-        if weights is None:
+        logp = self._log_proba(core, held_out.source)
+        correct = logp.argmax(axis=1) == held_out.targets
+        if held_out.weights is None:
             return float(correct.mean())
-        return float(np.average(correct, weights=weights))
+        return float(np.average(correct, weights=held_out.weights))
 
     # -- prediction ----------------------------------------------------------------
     def predict_log_proba(self, X: ArrayLike) -> np.ndarray:
@@ -353,14 +345,6 @@ class BaseFFClassifier(ClassifierMixin, BaseFF):
         source = self._predict_source(X, core)
         logp = self._log_proba(core, source, fitted["temperatures_"])
         return logp, fitted["classes_"]
-
-    def _predict_source(self, X, core) -> ArraySource:
-        """The validated rows of ``X`` on ``core``'s device."""
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        check_input_scale(X)
-        return ArraySource(X, next(core.parameters()).device)
 
     def predict_proba(self, X: ArrayLike) -> np.ndarray:
         """Class probabilities of the chosen ``readout``.

@@ -10,6 +10,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier_base import BaseFFClassifier
+from ._mixins import check_widths
 from .core import ConvFFNet
 
 
@@ -159,7 +160,6 @@ peer_normalization
         "normalization",
         "label_mode",
     )
-    _size_params = ("channels",)
 
     def __init__(
         self,
@@ -244,18 +244,22 @@ peer_normalization
             )
         return shape
 
-    def _fit(self, X, y, **kwargs):
-        # fail on a bad input_shape before any state changes
-        if hasattr(X, "shape") and len(X.shape) == 2:
-            self._shape(X.shape[1])
-        return super()._fit(X, y, **kwargs)
+    def _check_settings(self, n_features) -> None:
+        check_widths("channels", self.channels, allow_int=False)
+        if n_features is not None:
+            self._shape(n_features)
+        super()._check_settings(n_features)
+
+    def _size_settings(self) -> dict:
+        return {"channels": self.channels}
 
     def _build_core(self, fitted: dict, seed: int) -> ConvFFNet:
+        n_features = fitted["n_features_in_"]
         return ConvFFNet(
-            self.n_features_in_,
+            n_features,
             len(fitted["classes_"]),
-            self._shape(self.n_features_in_),
-            [int(c) for c in self.channels],
+            self._shape(n_features),
+            check_widths("channels", self.channels, allow_int=False),
             kernel_size=self.kernel_size,
             pooling=self.pooling,
             normalization=self.normalization,

@@ -11,7 +11,9 @@ from sklearn.base import DensityMixin
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval
 
-from ._base import BaseFF
+from ._base import BaseFF, FitData, HeldOut
+from ._mixins import LabelledObjectiveMixin, LayerWidthsMixin
+from ._readouts import ReadoutMixin
 from ._sources import ContextSource
 from ._typing import Self, fit_context
 from .core import FFNet
@@ -43,7 +45,9 @@ def _check_documents(X, name: str = "X") -> list:
     return docs
 
 
-class FFLanguageModel(DensityMixin, BaseFF):
+class FFLanguageModel(
+    LayerWidthsMixin, ReadoutMixin, LabelledObjectiveMixin, DensityMixin, BaseFF
+):
     """Character-level language model trained with the Forward-Forward algorithm.
 
     The model reads the previous ``context_size`` characters (one-hot, side by
@@ -173,16 +177,20 @@ class FFLanguageModel(DensityMixin, BaseFF):
 
     _parameter_constraints: dict = {
         **BaseFF._parameter_constraints,
+        **LayerWidthsMixin._parameter_constraints,
+        **LabelledObjectiveMixin._parameter_constraints,
+        **ReadoutMixin._parameter_constraints,
         "context_size": [Interval(Integral, 1, None, closed="left")],
         "lowercase": ["boolean"],
         "alphabet": [str, None],
     }
     _fixed_on_warm_start = (
-        *BaseFF._fixed_on_warm_start,
+        *LayerWidthsMixin._fixed_on_warm_start,
         "context_size",
         "lowercase",
         "alphabet",
     )
+    _required_fitted = ("classes_", "vocabulary_")
 
     def __init__(
         self,
@@ -304,7 +312,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         """
         return self._fit(X, y, incremental=False)
 
-    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed):
+    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed) -> FitData:
         docs = self._prepare(_check_documents(X))
         fitted = {}
         if warm:
@@ -318,7 +326,7 @@ class FFLanguageModel(DensityMixin, BaseFF):
         k = self.context_size
         ids, positions = self._windows(docs, vocabulary, k)
         positions = np.concatenate(positions)
-        validation = None
+        held_out = None
         if hold_out and self._holds_out(len(positions)):
             order = check_random_state(seed).permutation(len(positions))
             n_val = max(1, self._n_held_out(len(positions), rounding=round))
@@ -326,9 +334,11 @@ class FFLanguageModel(DensityMixin, BaseFF):
                 raise ValueError("Too few characters to hold out a validation set.")
             val_pos, positions = positions[order[:n_val]], positions[order[n_val:]]
             val = ContextSource(ids, val_pos, k, len(vocabulary), device)
-            validation = (val, val.targets().numpy())
+            held_out = HeldOut(val, val.targets().numpy())
         source = ContextSource(ids, positions, k, len(vocabulary), device)
-        return source, source.targets(), validation, fitted
+        return FitData(
+            source=source, targets=source.targets(), held_out=held_out, fitted=fitted
+        )
 
     def _build_core(self, fitted: dict, seed: int) -> FFNet:
         n_tokens = len(fitted["classes_"])
@@ -340,8 +350,10 @@ class FFLanguageModel(DensityMixin, BaseFF):
             seed=seed,
         )
 
-    def _validation_score(self, core, source, y_val) -> float:
-        logp = self._log_proba(core, source)
+    def _validation_score(self, core, held_out: HeldOut) -> float:
+        """Mean log-likelihood of the held-out characters."""
+        logp = self._log_proba(core, held_out.source)
+        y_val = held_out.targets
         return float(logp[np.arange(len(y_val)), y_val].mean())
 
     def _check_loaded_core(self, core) -> None:

@@ -107,9 +107,12 @@ def _load_core(core_state: dict, name: str):
 class PersistenceMixin:
     """``__getstate__`` / ``__setstate__`` for the estimators.
 
-    An estimator class may define ``_check_loaded_core(core)``, raising
-    :class:`ModelFormatError` when its fitted attributes disagree with the
-    rebuilt network.
+    Everything that lets older saved models load lives here: the format-1
+    network settings, parameters added since (``_VALUES_BEFORE_PARAMETER``),
+    fitted attributes added since (``_migrate_fitted``). A saved model
+    without one of the estimator's ``_required_fitted`` attributes does not
+    load; ``_check_loaded_core(core)`` raises :class:`ModelFormatError` when
+    the fitted attributes disagree with the rebuilt network.
     """
 
     def __getstate__(self):
@@ -166,8 +169,24 @@ class PersistenceMixin:
                 value = _VALUES_BEFORE_PARAMETER.get(param, defaults[param].default)
                 setattr(self, param, value)
         if core is not None:
+            self._migrate_fitted()
+            missing = [k for k in self._required_fitted if k not in self.__dict__]
+            if missing:
+                raise ModelFormatError(
+                    f"The saved {name} lacks the fitted attributes "
+                    f"{', '.join(missing)}; refit it."
+                )
             self._check_loaded_core(core)
             self.core_ = core
+
+    def _migrate_fitted(self) -> None:
+        """Fitted attributes that models saved before them lack: their
+        ``_fitted_defaults``, and the parameters the network was built with
+        (skff 0.1.0 kept none; the saved parameters are the best record)."""
+        for attr, value in self._fitted_defaults.items():
+            self.__dict__.setdefault(attr, value)
+        if "_built_with" not in self.__dict__:
+            self._built_with = {k: getattr(self, k) for k in self._fixed_on_warm_start}
 
     def _check_loaded_core(self, core) -> None:
         classes = getattr(self, "classes_", None)

@@ -10,10 +10,11 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval
 
 from ._classifier_base import BaseFFClassifier
+from ._mixins import LayerWidthsMixin
 from .core import Dynamics, RecurrentFFNet
 
 
-class FFRecurrentClassifier(BaseFFClassifier):
+class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
     """Forward-Forward network with top-down recurrence, as a classifier.
 
     The input is treated as a video of a static image (Hinton, 2022, §5). The
@@ -247,6 +248,7 @@ class FFRecurrentClassifier(BaseFFClassifier):
 
     _parameter_constraints: dict = {
         **BaseFFClassifier._parameter_constraints,
+        **LayerWidthsMixin._parameter_constraints,
         "n_iterations": [Interval(Integral, 1, None, closed="left")],
         "damping": [Interval(Real, 0, 1, closed="left")],
         "goodness_window": [tuple, list],
@@ -332,21 +334,19 @@ class FFRecurrentClassifier(BaseFFClassifier):
             normalize_input=self.normalize_input,
         )
 
-    def _fit(self, X, y, **kwargs):
-        self._dynamics()  # fail before any state changes
-        return super()._fit(X, y, **kwargs)
+    def _check_settings(self, n_features) -> None:
+        self._dynamics()
+        super()._check_settings(n_features)
 
     def _fit_data(self, X, y, *, warm, **kwargs):
-        source, targets, validation, fitted = super()._fit_data(
-            X, y, warm=warm, **kwargs
-        )
+        data = super()._fit_data(X, y, warm=warm, **kwargs)
         if not warm:
-            fitted["input_scale_"] = source.root_mean_square()
-        return source, targets, validation, fitted
+            data.fitted["input_scale_"] = data.source.root_mean_square()
+        return data
 
     def _build_core(self, fitted: dict, seed: int) -> RecurrentFFNet:
         return RecurrentFFNet(
-            self.n_features_in_,
+            fitted["n_features_in_"],
             len(fitted["classes_"]),
             self._layer_sizes(),
             objective=self._objective(),

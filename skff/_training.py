@@ -1,12 +1,15 @@
 """The epoch loop shared by every estimator: learning-rate schedule, shuffling,
 divergence checks with rollback, early stopping with the best weights kept,
-and the progress report of ``verbose``."""
+and the progress report of ``verbose``. It knows nothing of the estimators:
+what it needs of one comes in a :class:`LoopSettings`."""
 
 from __future__ import annotations
 
 import importlib
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -142,54 +145,73 @@ class EpochProgress:
             self.bar.close()
 
 
+@dataclass(frozen=True)
+class LoopSettings:
+    """What the epoch loop reads of the estimator, given explicitly.
+
+    ``name`` heads the progress report and the errors; ``batch_rows`` is
+    the mini-batch size; ``learning_rate_init`` and ``learning_rate`` the
+    schedule (:func:`learning_rate_at`); ``precision`` the autocast mode;
+    ``tol`` and ``patience`` early stopping's; ``verbose`` whether epochs
+    are reported; ``memory_error(detail)`` builds the error raised when an
+    allocation fails."""
+
+    name: str
+    batch_rows: int
+    learning_rate_init: float
+    learning_rate: str
+    precision: str
+    tol: float
+    patience: float
+    verbose: bool
+    memory_error: Callable[[str], MemoryError]
+
+
 def run_epochs(
-    est,
+    settings: LoopSettings,
     core,
     source,
     y,
     n_epochs: int,
     *,
     history,
-    validation=None,
+    score=None,
     weights=None,
-    report: bool = True,
 ) -> None:
     """Train ``core`` for up to ``n_epochs`` epochs over ``source``.
 
-    ``est`` is the estimator: its parameters set the batch size
-    (``est._batch_rows(n)``), schedule, precision, patience and progress
-    report (:class:`EpochProgress`).
     ``history`` (with ``seed``, ``n_iter_``, ``loss_curve_``,
     ``validation_scores_`` and ``best_validation_score_``) is extended as
     epochs complete. ``y`` holds the int64 targets aligned with ``source``;
-    ``validation`` an optional ``(source, y)`` pair scored after each epoch by
-    ``est._validation_score(core, source, y)``. ``weights`` (optional, one
-    float per row of ``source``) go to ``core.train_step(..., weight=...)``
-    with each mini-batch. ``report=False`` keeps the epochs off the progress
-    report whatever ``est.verbose`` says.
+    ``score(core)``, when given, is the early-stopping score of the core
+    after each epoch (higher is better; the best weights are kept).
+    ``weights`` (optional, one float per row of ``source``) go to
+    ``core.train_step(..., weight=...)`` with each mini-batch.
     """
-    name = type(est).__name__
+    name = settings.name
     device = source.device
     n = len(source)
-    batch_size = est._batch_rows(n)
+    batch_size = settings.batch_rows
     y = y.to(device)
     if weights is not None:
         weights = weights.to(device)
     names = [f"layer {i}" for i in range(len(core.layers))]
     if getattr(core, "head", None) is not None:  # a readout head trains too
         names.append("head")
-    patience = np.inf if est.n_iter_no_change == "inf" else est.n_iter_no_change
-    stopping = EarlyStopping(est.tol, patience, history.best_validation_score_)
-    progress = EpochProgress(
-        name, n_epochs, history.n_iter_ + 1, bool(est.verbose) and report
+    stopping = EarlyStopping(
+        settings.tol, settings.patience, history.best_validation_score_
     )
+    progress = EpochProgress(name, n_epochs, history.n_iter_ + 1, settings.verbose)
     core.train()
     try:
         for epoch in range(n_epochs):
             started = time.perf_counter()
             core.set_learning_rate(
                 learning_rate_at(
-                    epoch, n_epochs, est.learning_rate_init, est.learning_rate
+                    epoch,
+                    n_epochs,
+                    settings.learning_rate_init,
+                    settings.learning_rate,
                 )
             )
             seed = (history.seed + 1_000_003 * (len(history.loss_curve_) + 1)) % 2**62
@@ -204,7 +226,7 @@ def run_epochs(
                 kwargs = {}
                 if weights is not None:
                     kwargs["weight"] = weights[idx.to(device)]
-                with autocast(est.precision, device):
+                with autocast(settings.precision, device):
                     step_losses = core.train_step(xb, yb, gen_dev, **kwargs)
                 total += step_losses.float() * len(idx)
             losses = (total / n).cpu().numpy().astype(float)
@@ -216,7 +238,7 @@ def run_epochs(
                     "loss is not finite. The model keeps the weights it had before "
                     "that epoch (a new model that diverges in its first epoch is "
                     "not kept). Try a smaller learning_rate_init (now "
-                    f"{est.learning_rate_init})."
+                    f"{settings.learning_rate_init})."
                 )
             history.loss_curve_.append(losses.tolist())
             history.n_iter_ += 1
@@ -224,13 +246,13 @@ def run_epochs(
                 f"{k}={v:.4f}" for k, v in zip(names, losses, strict=True)
             )
             stop = False
-            if validation is not None:
+            if score is not None:
                 core.eval()  # as at prediction (batch normalization's averages)
-                score = float(est._validation_score(core, *validation))
+                value = float(score(core))
                 core.train()
-                history.validation_scores_.append(score)
-                postfix += f" val={score:.4f}"
-                stop = stopping.update(score, core)
+                history.validation_scores_.append(value)
+                postfix += f" val={value:.4f}"
+                stop = stopping.update(value, core)
                 history.best_validation_score_ = stopping.best
             progress.update(postfix, time.perf_counter() - started)
             if stop:
@@ -238,8 +260,8 @@ def run_epochs(
     except (torch.OutOfMemoryError, RuntimeError) as exc:
         if not is_allocation_failure(exc):
             raise
-        raise est._memory_error(
-            device, "; the model keeps the weights of the last completed batch"
+        raise settings.memory_error(
+            "; the model keeps the weights of the last completed batch"
         ) from exc
     finally:
         progress.close()

@@ -8,21 +8,22 @@ from numpy.typing import ArrayLike
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.model_selection import train_test_split
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.validation import validate_data
 
-from ._base import BaseFF, check_input_scale
+from ._base import BaseFF, FitData, HeldOut
+from ._mixins import LayerWidthsMixin
 from ._sources import ArraySource
 from ._typing import Self, fit_context
-from .core import Objective, UnsupervisedFFNet
+from .core import UnsupervisedFFNet
 from .core.unsupervised import UNSUPERVISED_NEGATIVES
-from .exceptions import ModelFormatError
 
 #: seed of the negatives the early-stopping score compares real rows with (the
 #: same negatives after every epoch, so the scores are comparable)
 _VALIDATION_SEED = 12345
 
 
-class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
+class FFTransformer(
+    LayerWidthsMixin, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF
+):
     """Unsupervised Forward-Forward features.
 
     A stack of ReLU layers learns, without labels, to give high goodness
@@ -185,16 +186,18 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     """
 
     _parameter_constraints: dict = {
-        **{
-            k: v
-            for k, v in BaseFF._parameter_constraints.items()
-            if k not in ("label_strength", "n_negatives", "readout")
-        },
+        **BaseFF._parameter_constraints,
+        **LayerWidthsMixin._parameter_constraints,
         "negatives": [StrOptions(set(UNSUPERVISED_NEGATIVES))],
         "input_shape": [tuple, list, None],
         "output_layers": [list, tuple, None],
     }
-    _fixed_on_warm_start = (*BaseFF._fixed_on_warm_start, "negatives", "input_shape")
+    _fixed_on_warm_start = (
+        *LayerWidthsMixin._fixed_on_warm_start,
+        "negatives",
+        "input_shape",
+    )
+    _required_fitted = ("n_features_in_",)
 
     def __init__(
         self,
@@ -258,25 +261,16 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         return tags
 
     # -- settings ------------------------------------------------------------------
-    def _objective(self) -> Objective:
-        """The local objective; its label settings (unused here) keep their
-        defaults, and the negative kind is a setting of the core."""
-        return Objective(
-            goodness=self.goodness,
-            loss=self.loss,
-            threshold=self.threshold,
-            symba_scale=self.symba_scale,
-            peer_normalization=self.peer_normalization,
-        )
-
     def _configure_core(self, core) -> None:
         core.set_output_layers(self.output_layers)
         super()._configure_core(core)
 
-    def _check_settings(self, n_features: int) -> None:
+    def _check_settings(self, n_features) -> None:
         """Fail on a bad ``input_shape``, layer sizes or ``output_layers``
         before any state changes."""
-        UnsupervisedFFNet._check_shape(self.input_shape, n_features)
+        super()._check_settings(n_features)
+        if n_features is not None:
+            UnsupervisedFFNet._check_shape(self.input_shape, n_features)
         UnsupervisedFFNet.check_output_layers(
             self.output_layers, len(self._layer_sizes())
         )
@@ -318,38 +312,30 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         """
         return self._fit(X, None, incremental=True)
 
-    def _fit(self, X, y, **kwargs):
-        # fail on a bad input_shape or output_layers before any state changes
-        if hasattr(X, "shape") and len(X.shape) == 2:
-            self._check_settings(X.shape[1])
-        return super()._fit(X, y, **kwargs)
-
-    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed):
-        X = validate_data(
-            self,
-            X,
-            accept_sparse="csr",
-            dtype=[np.float64, np.float32],
-            reset=not warm,
-        )
-        check_input_scale(X)
+    def _fit_data(self, X, y, *, warm, classes, device, hold_out, seed) -> FitData:
+        X, fitted = self._check_rows(X, reset=not warm)
         self._check_settings(X.shape[1])
-        validation = None
+        held_out = None
         if hold_out and self._holds_out(X.shape[0]):
             X, X_val = train_test_split(
                 X, test_size=self.validation_fraction, random_state=seed
             )
-            validation = (
+            held_out = HeldOut(
                 ArraySource(X_val, device),
                 torch.zeros(X_val.shape[0], dtype=torch.int64),
             )
-        targets = torch.zeros(X.shape[0], dtype=torch.int64)
-        fitted = {} if warm else {"mean_": np.asarray(X.mean(axis=0)).ravel()}
-        return ArraySource(X, device), targets, validation, fitted
+        if not warm:
+            fitted["mean_"] = np.asarray(X.mean(axis=0)).ravel()
+        return FitData(
+            source=ArraySource(X, device),
+            targets=torch.zeros(X.shape[0], dtype=torch.int64),
+            held_out=held_out,
+            fitted=fitted,
+        )
 
     def _build_core(self, fitted: dict, seed: int) -> UnsupervisedFFNet:
         core = UnsupervisedFFNet(
-            self.n_features_in_,
+            fitted["n_features_in_"],
             self._layer_sizes(),
             negatives=self.negatives,
             input_shape=self.input_shape,
@@ -360,24 +346,15 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         core.set_input_offset(fitted["mean_"])
         return core
 
-    def _validation_score(self, core, source, targets) -> float:
+    def _validation_score(self, core, held_out: HeldOut) -> float:
         """Minus the mean local loss of the layers on held-out rows and their
         negatives (the same negatives after every epoch); higher is better."""
         device = next(core.parameters()).device
         generator = torch.Generator(device=device).manual_seed(_VALIDATION_SEED)
-        rows = torch.arange(len(source))
+        rows = torch.arange(len(held_out.source))
         with torch.inference_mode():
-            losses = core.separation(source.take(rows), generator)
+            losses = core.separation(held_out.source.take(rows), generator)
         return -float(losses.float().mean())
-
-    def _check_loaded_core(self, core) -> None:
-        super()._check_loaded_core(core)
-        n_features = getattr(self, "n_features_in_", core.n_features)
-        if n_features != core.n_features:
-            raise ModelFormatError(
-                f"The saved {type(self).__name__} has n_features_in_={n_features} "
-                f"but its network reads {core.n_features} features."
-            )
 
     # -- output --------------------------------------------------------------------
     @property
@@ -385,16 +362,9 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         """Width of ``transform``'s output (read by ``get_feature_names_out``)."""
         return self.core_.n_features_out
 
-    def _pair_elements(self, core) -> int:
+    def _row_elements(self, core) -> int:
         # every layer's activities are held for a row
         return 2 * core.n_features + sum(core.hidden_sizes)
-
-    def _source(self, X, core):
-        X = validate_data(
-            self, X, accept_sparse="csr", dtype=[np.float64, np.float32], reset=False
-        )
-        check_input_scale(X)
-        return ArraySource(X, next(core.parameters()).device), X.dtype
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """The normalized activities of the output layers.
@@ -412,7 +382,9 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
             in the dtype of ``X`` (float32 or float64).
         """
         core = self._fitted_state("core_")["core_"]
-        source, dtype = self._source(X, core)
+        X, _ = self._check_rows(X, reset=False)
+        dtype = X.dtype
+        source = ArraySource(X, next(core.parameters()).device)
         out = self._map_rows(
             core, source, lambda xb, n_valid: core.features(xb).float().cpu().numpy()
         )
@@ -433,7 +405,7 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
             Summed goodness of each row.
         """
         core = self._fitted_state("core_")["core_"]
-        source, _ = self._source(X, core)
+        source = self._predict_source(X, core)
         out = self._map_rows(
             core, source, lambda xb, n_valid: core.score(xb).float().cpu().numpy()
         )

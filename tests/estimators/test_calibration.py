@@ -12,7 +12,7 @@ from sklearn.metrics import log_loss
 from sklearn.model_selection import train_test_split
 
 from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
-from skff._base import fit_temperature
+from skff._readouts import fit_temperature
 
 FAST = dict(hidden_size=32, max_iter=8, random_state=0, device="cpu")
 
@@ -165,18 +165,18 @@ def test_decision_function_uses_the_temperatures(noisy):
 
 
 def test_an_interrupted_refit_drops_the_temperatures(noisy, monkeypatch):
-    import skff._base
+    import skff._training
 
     X_tr, _, y_tr, _ = noisy
     clf = FFClassifier(**FAST, early_stopping=True).fit(X_tr, y_tr)
     assert clf.temperatures_ is not None
-    original = skff._base.run_epochs
+    original = skff._training.run_epochs
 
     def one_epoch_then_interrupt(est, core, source, y, n_epochs, **kwargs):
         original(est, core, source, y, 1, **kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(skff._base, "run_epochs", one_epoch_then_interrupt)
+    monkeypatch.setattr(skff._training, "run_epochs", one_epoch_then_interrupt)
     clf.set_params(early_stopping=False, random_state=1)
     with (
         pytest.warns(UserWarning, match="interrupted"),
@@ -206,9 +206,9 @@ def test_language_model_holds_out_at_most_the_calibration_cap(monkeypatch):
     held_out = []
     fit_temperatures = FFLanguageModel._fit_temperatures
 
-    def spy(self, core, source, *args):
-        held_out.append(len(source))
-        return fit_temperatures(self, core, source, *args)
+    def spy(self, core, rows):
+        held_out.append(len(rows.source))
+        return fit_temperatures(self, core, rows)
 
     monkeypatch.setattr(FFLanguageModel, "_fit_temperatures", spy)
     monkeypatch.setattr(FFLanguageModel, "_CALIBRATION_HELD_OUT", 20)
@@ -258,7 +258,7 @@ def test_cross_fitting_falls_back_and_reads_weights(noisy):
     y_one[0] = 7
     assert FFClassifier(**params).fit(X_tr, y_one).temperatures_ is None
     # sample weights train the halves and weigh the scored rows
-    import skff._base as base
+    import skff._training as base
 
     w = np.where(np.arange(len(y_tr)) % 3 == 0, 0.0, 1.0) + np.arange(len(y_tr)) / 1e4
     trained, scored = [], []
@@ -305,7 +305,7 @@ def test_cross_fitting_keeps_the_network_when_it_fails(noisy, monkeypatch):
     temperatures (with a warning at the user's call), not the fit; an
     interruption or another error keeps the trained network and is
     raised."""
-    import skff._base as base
+    import skff._training as base
     from skff import DivergenceError
 
     X_tr, _, y_tr, _ = noisy
@@ -355,7 +355,7 @@ def test_cross_fitting_with_other_inputs_and_estimators(noisy):
 
     import scipy.sparse as sp
 
-    import skff._base as base
+    import skff._training as base
 
     X_tr, X_te, y_tr, _ = noisy
     params = dict(hidden_size=16, max_iter=3, random_state=0, device="cpu")
@@ -369,7 +369,7 @@ def test_cross_fitting_with_other_inputs_and_estimators(noisy):
     run = base.run_epochs
 
     def spy(*args, **kwargs):
-        runs.append(kwargs.get("validation") is not None)
+        runs.append(kwargs.get("score") is not None)
         return run(*args, **kwargs)
 
     with pytest.MonkeyPatch.context() as patch:

@@ -238,7 +238,7 @@ def test_label_scores_do_not_depend_on_the_pair_block_size(est, monkeypatch):
     """(row, label) pairs are scored in cache-sized blocks: blocks of at most 64
     pairs and one block of all 1,200 give the same probabilities bit for
     bit."""
-    import skff._base
+    import skff._readouts
     from skff.core import LocalTrainingCore
 
     est.set_params(random_state=0).fit(X, y)
@@ -250,10 +250,10 @@ def test_label_scores_do_not_depend_on_the_pair_block_size(est, monkeypatch):
         return score_pairs(self, n, n_valid, score, max_rows)
 
     monkeypatch.setattr(LocalTrainingCore, "_score_pairs", spy)
-    monkeypatch.setattr(skff._base, "_PAIR_ELEMENTS", 64 * 64)
+    monkeypatch.setattr(skff._readouts, "_PAIR_ELEMENTS", 64 * 64)
     small = est.predict_proba(X)
     assert max(blocks) <= 64
-    monkeypatch.setattr(skff._base, "_PAIR_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(skff._readouts, "_PAIR_ELEMENTS", 1 << 30)
     large = est.predict_proba(X)
     assert blocks[-1] >= len(X) * 4
     np.testing.assert_array_equal(small, large)
