@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 
 import skff
 from skff.__main__ import main
@@ -92,6 +93,59 @@ def test_lm_generates(capsys):
     assert len(out) - start >= len("The return va") + 15  # prompt + 15 characters
 
 
-def test_lm_unknown_corpus():
-    with pytest.raises(SystemExit, match="neither"):
-        main(["lm", "--corpus", "/no/such/file.txt"])
+_NO_CUDA = pytest.mark.skipif(torch.cuda.is_available(), reason="CUDA is available")
+
+# (argv, the option the message must name); "EMPTY" is an empty text file
+_BAD_VALUES = [
+    (["bench", "--subset", "-5"], "--subset"),
+    (["bench", "--subset", "0"], "--subset"),
+    (["bench", "--subset", "1.5"], "--subset"),
+    (["bench", "--model", "ff", "--subset", "1"], "--subset"),  # a single class
+    (["bench", "--model", "mlp", "--subset", "10"], "--subset"),  # mlp needs 11
+    (["bench", "--max-iter", "0"], "--max-iter"),
+    (["bench", "--max-iter", "-1"], "--max-iter"),
+    (["bench", "--model", "nope"], "--model"),
+    (["bench", "--dataset", "nope"], "--dataset"),
+    (["bench", "--threads", "-1"], "--threads"),
+    (["bench", "--threads", "100000"], "--threads"),
+    (["bench", "--random-state", "-1"], "--random-state"),
+    (["bench", "--random-state", str(2**32)], "--random-state"),
+    (["bench", "--verbose", "-1"], "--verbose"),
+    (["bench", "--device", "bogus"], "--device"),
+    pytest.param(["bench", "--device", "cuda"], "--device", marks=_NO_CUDA),
+    (["demo", "--device", "bogus"], "--device"),
+    pytest.param(["demo", "--device", "cuda"], "--device", marks=_NO_CUDA),
+    (["demo", "--threads", "-1"], "--threads"),
+    (["demo", "--random-state", "x"], "--random-state"),
+    (["demo", "--verbose", "-2"], "--verbose"),
+    (["lm", "--max-chars", "0"], "--max-chars"),
+    (["lm", "--max-chars", "5"], "--max-chars"),  # not more than --context-size
+    (["lm", "--corpus", "EMPTY"], "--corpus"),
+    (["lm", "--corpus", "/no/such/file.txt"], "--corpus"),
+    (["lm", "--context-size", "0"], "--context-size"),
+    (["lm", "--hidden-size", "0"], "--hidden-size"),
+    (["lm", "--max-iter", "0"], "--max-iter"),
+    (["lm", "--generate", "-5"], "--generate"),
+    (["lm", "--temperature", "nan"], "--temperature"),
+    (["lm", "--temperature", "inf"], "--temperature"),
+    (["lm", "--temperature", "-1"], "--temperature"),
+    (["lm", "--threads", "-1"], "--threads"),
+    (["lm", "--random-state", "-1"], "--random-state"),
+    (["lm", "--verbose", "-1"], "--verbose"),
+    (["lm", "--device", "bogus"], "--device"),
+]
+
+
+@pytest.mark.parametrize(("argv", "option"), _BAD_VALUES)
+def test_bad_value_is_one_line_and_exit_2(argv, option, capsys, tmp_path):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("")
+    argv = [str(empty) if a == "EMPTY" else a for a in argv]
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    out, err = capsys.readouterr()
+    assert out == ""  # nothing ran
+    assert "Traceback" not in err
+    assert err.endswith("\n") and err.count("\n") == 1, err
+    assert err.startswith(f"skff {argv[0]}: error: argument {option}"), err
