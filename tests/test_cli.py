@@ -1,5 +1,6 @@
 """The ``skff`` command line."""
 
+import argparse
 import subprocess
 import sys
 
@@ -149,3 +150,38 @@ def test_bad_value_is_one_line_and_exit_2(argv, option, capsys, tmp_path):
     assert "Traceback" not in err
     assert err.endswith("\n") and err.count("\n") == 1, err
     assert err.startswith(f"skff {argv[0]}: error: argument {option}"), err
+
+
+def _bench_row(out: str, label: str) -> list[str]:
+    row = next(line for line in out.splitlines() if line.startswith(f"| {label} |"))
+    return [cell.strip() for cell in row.strip("|").split("|")]
+
+
+def test_bench_conv(capsys):
+    argv = ["bench", "--model", "conv", "--subset", "100", "--max-iter", "2"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    _, accuracy, _, epochs = _bench_row(capsys.readouterr().out, "FFConvClassifier")
+    assert 0.0 <= float(accuracy) <= 1.0
+    assert epochs == "2"
+
+
+def test_bench_unsupervised(capsys):
+    argv = ["bench", "--model", "unsupervised", "--subset", "300", "--max-iter", "3"]
+    assert main([*argv, "--device", "cpu"]) == 0
+    out = capsys.readouterr().out
+    _, accuracy, _, epochs = _bench_row(out, "FFTransformer + LogisticRegression")
+    assert float(accuracy) > 0.5  # 10 classes: chance is 0.1
+    assert epochs == "3"  # the FFTransformer's
+
+
+@pytest.mark.parametrize(
+    ("dataset", "shape"), [("digits", (1, 8, 8)), ("fashion-mnist", (1, 28, 28))]
+)
+def test_bench_image_models_get_the_image_shape(dataset, shape):
+    from skff._cli import _make_model
+
+    args = argparse.Namespace(
+        dataset=dataset, device="cpu", random_state=0, verbose=0, max_iter=None
+    )
+    assert _make_model("conv", args).input_shape == shape
+    assert _make_model("unsupervised", args)[0].input_shape == shape
