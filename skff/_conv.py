@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -10,7 +9,7 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier_base import BaseFFClassifier
-from .core import ConvFFNet
+from .core import CONV_NETS, ConvStackNet, check_input_shape
 
 
 class FFConvClassifier(BaseFFClassifier):
@@ -111,7 +110,7 @@ peer_normalization
         ``readout`` (of all three when it is ``"both"``), fitted on rows
         the network did not train on (held out, or scored by the
         cross-fitted networks). None when the last fit fitted none.
-    core_ : skff.core.ConvFFNet
+    core_ : skff.core.ConvStackNet
         The trained torch network (on the CPU after unpickling).
     device_ : str
         The device the model was trained on.
@@ -232,17 +231,7 @@ peer_normalization
         """``input_shape`` checked against the number of features."""
         if self.input_shape is None:
             return (1, n_features)
-        shape = tuple(self.input_shape)
-        if (
-            len(shape) not in (2, 3)
-            or not all(isinstance(s, Integral) and s >= 1 for s in shape)
-            or math.prod(shape) != n_features
-        ):
-            raise ValueError(
-                "input_shape must be (C, H, W) or (C, L), positive integers whose "
-                f"product is the number of features ({n_features}); got {shape!r}."
-            )
-        return shape
+        return check_input_shape(self.input_shape, n_features)
 
     def _fit(self, X, y, **kwargs):
         # fail on a bad input_shape before any state changes
@@ -250,8 +239,8 @@ peer_normalization
             self._shape(X.shape[1])
         return super()._fit(X, y, **kwargs)
 
-    def _build_core(self, fitted: dict, seed: int) -> ConvFFNet:
-        return ConvFFNet(
+    def _build_core(self, fitted: dict, seed: int) -> ConvStackNet:
+        return CONV_NETS[self.label_mode](
             self.n_features_in_,
             len(fitted["classes_"]),
             self._shape(self.n_features_in_),
@@ -259,7 +248,6 @@ peer_normalization
             kernel_size=self.kernel_size,
             pooling=self.pooling,
             normalization=self.normalization,
-            label_mode=self.label_mode,
             objective=self._objective(),
             seed=seed,
         )

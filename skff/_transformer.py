@@ -13,7 +13,7 @@ from sklearn.utils.validation import validate_data
 from ._base import BaseFF, check_input_scale
 from ._sources import ArraySource
 from ._typing import Self, fit_context
-from .core import Objective, UnsupervisedFFNet
+from .core import Objective, UnsupervisedFFNet, check_input_shape
 from .core.unsupervised import UNSUPERVISED_NEGATIVES
 from .exceptions import ModelFormatError
 
@@ -276,7 +276,8 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
     def _check_settings(self, n_features: int) -> None:
         """Fail on a bad ``input_shape``, layer sizes or ``output_layers``
         before any state changes."""
-        UnsupervisedFFNet._check_shape(self.input_shape, n_features)
+        if self.input_shape is not None:
+            check_input_shape(self.input_shape, n_features)
         UnsupervisedFFNet.check_output_layers(
             self.output_layers, len(self._layer_sizes())
         )
