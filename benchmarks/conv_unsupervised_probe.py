@@ -34,7 +34,8 @@ from threadpoolctl import threadpool_limits
 
 from skff.core.conv import FFConv
 from skff.core.functional import ff_loss
-from skff.core.unsupervised import blur_mask, layer_normalize, other_rows
+from skff.core.negatives import blur_mask, other_rows
+from skff.core.unsupervised import layer_normalize
 from skff.datasets import load_fashion_mnist
 
 

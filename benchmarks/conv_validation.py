@@ -1,6 +1,6 @@
 """Choose FFConvClassifier settings on a Fashion-MNIST validation split.
 
-Trains the convolutional core (``skff.core.ConvFFNet``) on the first
+Trains the convolutional core (``skff.core.CONV_NETS[label_mode]``) on the first
 ``--n-train`` training images and scores the next 5,000 after every epoch:
 the goodness readout, the same without block 0, the softmax head, ``both``,
 and each block's own class goodness. The test set is not read. Run from the
@@ -24,7 +24,7 @@ import torch
 from _common import print_provenance
 from threadpoolctl import threadpool_limits
 
-from skff.core import ConvFFNet
+from skff.core import CONV_NETS
 from skff.datasets import load_fashion_mnist
 
 
@@ -90,14 +90,13 @@ def run(args):
     X_train, y_train = torch.as_tensor(X[:n]), torch.as_tensor(y[:n])
     X_val, y_val = torch.as_tensor(X[n : n + 5000]), torch.as_tensor(y[n : n + 5000])
     channels = [int(c) for c in args.channels.split(",")]
-    core = ConvFFNet(
+    core = CONV_NETS[args.label_mode](
         784,
         10,
         (1, 28, 28),
         channels,
         kernel_size=args.kernel_size,
         normalization=args.normalization,
-        label_mode=args.label_mode,
         objective=dict(symba_scale=args.symba_scale),
         seed=args.seed,
     )

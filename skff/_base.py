@@ -65,8 +65,7 @@ from ._device import (
 from ._persistence import PersistenceMixin
 from ._sources import ArraySource
 from ._training import LoopSettings, import_cleanly
-from .core import Objective
-from .core.local_training import ROW_QUANTUM, quantized_rows
+from .core import ROW_QUANTUM, Objective, quantized_rows
 from .exceptions import DivergenceError, ModelFormatError
 
 #: activations (rows x the elements of a row) handled at once when predicting

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import numpy as np
@@ -11,7 +10,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from ._mixins import check_widths
-from .core import ConvFFNet
+from .core import CONV_NETS, ConvStackNet, check_input_shape
 
 
 class FFConvClassifier(BaseFFClassifier):
@@ -112,7 +111,7 @@ peer_normalization
         ``readout`` (of all three when it is ``"both"``), fitted on rows
         the network did not train on (held out, or scored by the
         cross-fitted networks). None when the last fit fitted none.
-    core_ : skff.core.ConvFFNet
+    core_ : skff.core.ConvStackNet
         The trained torch network (on the CPU after unpickling).
     device_ : str
         The device the model was trained on.
@@ -232,17 +231,7 @@ peer_normalization
         """``input_shape`` checked against the number of features."""
         if self.input_shape is None:
             return (1, n_features)
-        shape = tuple(self.input_shape)
-        if (
-            len(shape) not in (2, 3)
-            or not all(isinstance(s, Integral) and s >= 1 for s in shape)
-            or math.prod(shape) != n_features
-        ):
-            raise ValueError(
-                "input_shape must be (C, H, W) or (C, L), positive integers whose "
-                f"product is the number of features ({n_features}); got {shape!r}."
-            )
-        return shape
+        return check_input_shape(self.input_shape, n_features)
 
     def _check_settings(self, n_features) -> None:
         check_widths("channels", self.channels, allow_int=False)
@@ -253,9 +242,9 @@ peer_normalization
     def _size_settings(self) -> dict:
         return {"channels": self.channels}
 
-    def _build_core(self, fitted: dict, seed: int) -> ConvFFNet:
+    def _build_core(self, fitted: dict, seed: int) -> ConvStackNet:
         n_features = fitted["n_features_in_"]
-        return ConvFFNet(
+        return CONV_NETS[self.label_mode](
             n_features,
             len(fitted["classes_"]),
             self._shape(n_features),
@@ -263,7 +252,6 @@ peer_normalization
             kernel_size=self.kernel_size,
             pooling=self.pooling,
             normalization=self.normalization,
-            label_mode=self.label_mode,
             objective=self._objective(),
             seed=seed,
         )

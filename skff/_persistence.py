@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from ._version import __version__
-from .core import CORES
+from .core import CONV_NETS, CORES
 from .exceptions import ModelFormatError
 
 #: Version of the pickled state layout; bump when it changes. Format 2 saves
@@ -53,12 +53,25 @@ def _config_from_format_1(core_state: dict, params: dict) -> dict:
     return config
 
 
+def _core_class(class_name: str, config: dict) -> tuple:
+    """The core class a saved state names, and the configuration it takes.
+
+    The one place for class names that no longer exist: ``"ConvFFNet"``
+    (before skff split it by how the label enters) is the class its
+    ``label_mode`` names in :data:`~skff.core.CONV_NETS`, without that key.
+    """
+    if class_name == "ConvFFNet":
+        config = dict(config)
+        return CONV_NETS[config.pop("label_mode", "channelwise")], config
+    return CORES[class_name], config
+
+
 def _load_core(core_state: dict, name: str):
     """Rebuild a core from its saved state, checking every part of it."""
     try:
-        cls = CORES[core_state["class"]]
-        config, weights = core_state["config"], core_state["weights"]
-    except (KeyError, TypeError) as exc:
+        cls, config = _core_class(core_state["class"], core_state["config"])
+        weights = core_state["weights"]
+    except (KeyError, TypeError, ValueError) as exc:
         raise ModelFormatError(
             f"The saved {name} has no valid network ({exc!r}); refit it."
         ) from None

@@ -13,8 +13,7 @@ from ._base import BaseFF, FitData, HeldOut
 from ._mixins import LayerWidthsMixin
 from ._sources import ArraySource
 from ._typing import Self, fit_context
-from .core import UnsupervisedFFNet
-from .core.unsupervised import UNSUPERVISED_NEGATIVES
+from .core import UNSUPERVISED_NEGATIVES, UnsupervisedFFNet, check_input_shape
 
 #: seed of the negatives the early-stopping score compares real rows with (the
 #: same negatives after every epoch, so the scores are comparable)
@@ -269,8 +268,8 @@ class FFTransformer(
         """Fail on a bad ``input_shape``, layer sizes or ``output_layers``
         before any state changes."""
         super()._check_settings(n_features)
-        if n_features is not None:
-            UnsupervisedFFNet._check_shape(self.input_shape, n_features)
+        if self.input_shape is not None and n_features is not None:
+            check_input_shape(self.input_shape, n_features)
         UnsupervisedFFNet.check_output_layers(
             self.output_layers, len(self._layer_sizes())
         )

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from sklearn.datasets import load_digits
 
-from skff.core.unsupervised import blur_mask
+from skff.core.negatives import blur_mask
 
 X, y = load_digits(return_X_y=True)
 X = torch.as_tensor(X / 16.0, dtype=torch.float32)

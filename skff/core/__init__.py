@@ -19,43 +19,58 @@ estimators rely on:
     Optimizers.
 ``get_config()``
     Keyword arguments that rebuild the core with its current settings (used
-    for persistence).
+    for persistence: ``CORES[class name](**config)``).
 """
 
-from .conv import ConvFFNet
+from .conv import CONV_NETS, ChannelwiseConvNet, ConvStackNet, LabelInputConvNet
 from .feedforward import FFNet
 from .functional import ff_loss, goodness, rms_normalize
 from .layers import FFLinear, LinearHead, RecurrentFFLayer
-from .local_training import LocalTrainingCore
+from .local_training import ROW_QUANTUM, LocalTrainingCore, quantized_rows
 from .negatives import (
+    UNSUPERVISED_NEGATIVES,
     hardest_wrong_labels,
     sample_wrong_labels,
     uniform_wrong_labels,
 )
 from .objective import Objective
 from .recurrent import Dynamics, RecurrentFFNet
-from .unsupervised import UNSUPERVISED_NEGATIVES, UnsupervisedFFNet
+from .shapes import check_input_shape
+from .unsupervised import UnsupervisedFFNet
 
 CORES = {
-    cls.__name__: cls for cls in (FFNet, RecurrentFFNet, ConvFFNet, UnsupervisedFFNet)
+    cls.__name__: cls
+    for cls in (
+        FFNet,
+        RecurrentFFNet,
+        ChannelwiseConvNet,
+        LabelInputConvNet,
+        UnsupervisedFFNet,
+    )
 }
 
 __all__ = [
+    "CONV_NETS",
     "CORES",
-    "ConvFFNet",
+    "ChannelwiseConvNet",
+    "ConvStackNet",
     "Dynamics",
     "FFLinear",
     "FFNet",
+    "LabelInputConvNet",
     "LinearHead",
     "LocalTrainingCore",
     "Objective",
     "RecurrentFFLayer",
+    "ROW_QUANTUM",
     "RecurrentFFNet",
     "UNSUPERVISED_NEGATIVES",
     "UnsupervisedFFNet",
+    "check_input_shape",
     "ff_loss",
     "goodness",
     "hardest_wrong_labels",
+    "quantized_rows",
     "rms_normalize",
     "sample_wrong_labels",
     "uniform_wrong_labels",

@@ -1,4 +1,4 @@
-"""The convolutional Forward-Forward network (flat input, reshaped inside).
+"""The convolutional Forward-Forward networks (flat input, reshaped inside).
 
 Each block is ``conv -> ReLU -> pooling -> normalization``; it receives the
 previous block's output detached, computes its own loss and takes its own
@@ -9,35 +9,28 @@ channel standardized over the mini-batch and its positions, then a learned
 scale and shift (batch normalization, with running statistics at prediction;
 the block's goodness and the next block's input are its output), or
 ``"sample"``: each sample's output RMS-normalized over all its channels and
-positions before the next block (and, with ``label_mode="channelwise"``,
-before the class goodness), so that only the direction of the activity passes
-on. With ``label_mode="input"`` the goodness reads the block's output
-(normalized by the batch, or not normalized with ``"sample"``), and the batch
-statistics are those of the positive and negative rows together.
+positions before the next block (and, in :class:`ChannelwiseConvNet`, before
+the class goodness), so that only the direction of the activity passes on. In
+:class:`LabelInputConvNet` the goodness reads the block's output (normalized
+by the batch, or not normalized with ``"sample"``), and the batch statistics
+are those of the positive and negative rows together.
 
-The label enters in one of two ways (``label_mode``):
+The label enters in one of two ways, one network each (:data:`CONV_NETS`
+maps the estimator's ``label_mode`` to it):
 
-``"channelwise"`` (default; CwComp, Papachristodoulou et al., AAAI 2024)
-    Every block's output channels are split into ``n_classes`` contiguous
-    groups. The goodness of class ``c`` is the mean squared activity of ``c``'s
-    group (of the block's output RMS-normalized per sample, so the groups
-    compete for a fixed energy); the block's loss is the cross-entropy of the
-    true class against the class-goodness vector (times the objective's
-    ``logit_scale``). No negative
-    data; prediction (the sum of the class goodness over blocks) is one pass.
-``"input"`` (the FF classic)
-    The one-hot label is added as ``n_classes`` constant input channels of
-    strength ``label_strength``. Each block sees positives (true label) and
-    negatives (wrong labels drawn by the objective's ``negatives``) and
-    minimizes the objective's ``loss`` on their goodness. Prediction scores
-    every label (``n_classes`` passes). As in :class:`FFNet`, the first
-    convolution of the image is computed once and every label only adds its
-    own (precomputed) feature map.
+:class:`ChannelwiseConvNet` (``"channelwise"``; CwComp, Papachristodoulou et al.)
+    Every block's channels are split into ``n_classes`` groups that compete;
+    the block's loss is the cross-entropy of the true class against the
+    groups' goodness. No negative data; prediction is one pass.
+:class:`LabelInputConvNet` (``"input"``; the FF classic)
+    The one-hot label is added as ``n_classes`` constant input channels;
+    positives and negatives, the objective's ``loss``; prediction scores every
+    label.
 
-Both modes train a linear softmax head on the detached, RMS-normalized
-outputs of every block, average-pooled to at most ``head_grid`` cells per
-spatial dimension (with the neutral label ``label_strength / n_classes`` in
-``"input"`` mode).
+Both are a :class:`ConvStackNet`: the blocks (:class:`FFConv`, with
+:class:`BatchChannelNorm`), their pooling, and a linear softmax head trained on
+the detached, RMS-normalized outputs of every block, average-pooled to at most
+``head_grid`` cells per spatial dimension.
 """
 
 from __future__ import annotations
@@ -48,12 +41,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import ff_loss, goodness, rms_normalize, take_rows, weighted_mean
+from .functional import goodness, rms_normalize, take_rows, weighted_mean
 from .layers import LinearHead
 from .local_training import LocalTrainingCore
 from .objective import Objective
+from .shapes import check_input_shape
 
-LABEL_MODES = ("channelwise", "input")
 POOLINGS = ("max", "avg", None)
 NORMALIZATIONS = ("batch", "sample")
 
@@ -152,11 +145,11 @@ class FFConv(nn.Module):
         """The convolution alone (no ReLU, no pooling)."""
         fn = F.conv2d if self.n_spatial == 2 else F.conv1d
         w = self.weight if weight is None else weight
-        k = self.weight.shape[-1]
-        if k % 2:
-            return fn(x, w, bias, padding=k // 2)
+        size = self.weight.shape[-1]  # the kernel's
+        if size % 2:
+            return fn(x, w, bias, padding=size // 2)
         # even kernel: pad one more on the right/bottom ('same', as torch does)
-        x = F.pad(x, (k // 2 - 1, k // 2) * self.n_spatial)
+        x = F.pad(x, (size // 2 - 1, size // 2) * self.n_spatial)
         return fn(x, w, bias)
 
     def activate(self, z: torch.Tensor, row_weight=None) -> torch.Tensor:
@@ -164,21 +157,24 @@ class FFConv(nn.Module):
         the rows' weights in the batch statistics)."""
         h = F.relu(z)
         if self.pooling is not None and self.pool_kernel is not None:
-            k = self.pool_kernel
+            window = self.pool_kernel
             if self.n_spatial == 2:
                 pool = F.max_pool2d if self.pooling == "max" else F.avg_pool2d
             else:
                 pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
-                k = k[0]
-            h = pool(h, k, k)
+                window = window[0]
+            h = pool(h, window, window)
         return h if self.norm is None else self.norm(h, row_weight)
 
     def forward(self, x: torch.Tensor, row_weight=None) -> torch.Tensor:
         return self.activate(self.conv(x, bias=self.bias), row_weight)
 
 
-class ConvFFNet(LocalTrainingCore):
-    """A stack of convolutional blocks trained with Forward-Forward.
+class ConvStackNet(LocalTrainingCore):
+    """A stack of convolutional blocks trained with Forward-Forward, and a
+    softmax head on their pooled outputs: what both convolutional networks
+    share. A subclass says how the label enters (:meth:`_label_channels`,
+    :meth:`block_outputs`, :meth:`block_scores`, :meth:`train_step`).
 
     Parameters
     ----------
@@ -188,8 +184,7 @@ class ConvFFNet(LocalTrainingCore):
         ``(C, H, W)`` for images, ``(C, L)`` for 1-D signals; rows of ``X`` are
         reshaped to it (C-order, as ``X.reshape(n, *input_shape)``).
     channels : sequence of int
-        Output channels of each block (at least ``n_classes`` each with
-        ``label_mode="channelwise"``).
+        Output channels of each block.
     kernel_size : int
         Odd or even; ``'same'`` padding keeps the spatial size.
     pooling : {"max", "avg", None}
@@ -198,15 +193,11 @@ class ConvFFNet(LocalTrainingCore):
     normalization : {"batch", "sample"}
         Batch normalization after each block, or each sample's output
         RMS-normalized (see the module docstring).
-    label_mode : {"channelwise", "input"}
-        How the label enters (see the module docstring).
     head_grid : int
         Cells per spatial dimension of each block's average-pooled features
         for the softmax head.
     objective : Objective or dict, optional
-        ``"channelwise"`` uses its ``goodness`` (mean or sum within a channel
-        group), ``logit_scale`` and ``peer_normalization``; ``"input"`` uses all
-        of it.
+        The local objective (what each subclass reads of it, see there).
     seed : int
         Seed of the initial weights.
 
@@ -224,23 +215,12 @@ class ConvFFNet(LocalTrainingCore):
         kernel_size: int = 3,
         pooling: str | None = "max",
         normalization: str = "batch",
-        label_mode: str = "channelwise",
         head_grid: int = 2,
         objective: Objective | dict | None = None,
         seed: int = 0,
     ):
         super().__init__(objective)
-        input_shape = tuple(int(s) for s in input_shape)
-        if len(input_shape) not in (2, 3) or min(input_shape) < 1:
-            raise ValueError(
-                f"input_shape must be (C, H, W) or (C, L) of positive sizes, "
-                f"got {input_shape}"
-            )
-        if math.prod(input_shape) != int(n_features):
-            raise ValueError(
-                f"input_shape {input_shape} holds {math.prod(input_shape)} values, "
-                f"but X has {n_features} features"
-            )
+        input_shape = check_input_shape(input_shape, int(n_features))
         channels = [int(c) for c in channels]
         if not channels or min(channels) < 1:
             raise ValueError(f"channels must be positive integers, got {channels}")
@@ -253,15 +233,6 @@ class ConvFFNet(LocalTrainingCore):
                 f"unknown normalization {normalization!r}; expected one of "
                 f"{NORMALIZATIONS}"
             )
-        if label_mode not in LABEL_MODES:
-            raise ValueError(
-                f"unknown label_mode {label_mode!r}; expected one of {LABEL_MODES}"
-            )
-        if label_mode == "channelwise" and min(channels) < n_classes:
-            raise ValueError(
-                f"label_mode='channelwise' splits each block's channels into "
-                f"n_classes={n_classes} groups; channels={channels} has fewer"
-            )
         if int(head_grid) < 1:
             raise ValueError(f"head_grid must be >= 1, got {head_grid}")
         self.n_features = int(n_features)
@@ -271,14 +242,13 @@ class ConvFFNet(LocalTrainingCore):
         self.kernel_size = int(kernel_size)
         self.pooling = pooling
         self.normalization = normalization
-        self.label_mode = label_mode
         self.head_grid = int(head_grid)
         self.seed = int(seed)
 
         n_spatial = len(input_shape) - 1
         self.n_spatial = n_spatial
         gen = torch.Generator().manual_seed(self.seed)
-        in_ch = input_shape[0] + (n_classes if label_mode == "input" else 0)
+        in_ch = input_shape[0] + self._label_channels()
         spatial = input_shape[1:]
         layers, sizes, head_in = [], [], 0
         self.block_shapes = []  # (C, *spatial) of every block's output
@@ -301,7 +271,7 @@ class ConvFFNet(LocalTrainingCore):
             )
             if pool_kernel is not None:
                 spatial = tuple(
-                    s // k for s, k in zip(spatial, pool_kernel, strict=True)
+                    s // w for s, w in zip(spatial, pool_kernel, strict=True)
                 )
             self.block_shapes.append((c, *spatial))
             head_in += c * math.prod(min(s, self.head_grid) for s in spatial)
@@ -310,12 +280,10 @@ class ConvFFNet(LocalTrainingCore):
         self.hidden_sizes = sizes
         self.head = LinearHead(head_in, n_classes)
         self._register_peer_means(channels)
-        if label_mode == "channelwise":
-            for i, c in enumerate(channels):
-                # channel j belongs to class floor(j * n_classes / c)
-                owner = torch.arange(c) * n_classes // c
-                m = F.one_hot(owner, n_classes).float()
-                self.register_buffer(f"group_{i}", m, persistent=False)
+
+    def _label_channels(self) -> int:
+        """Input channels the label adds to the image's (none here)."""
+        return 0
 
     def get_config(self) -> dict:
         """Keyword arguments that rebuild this core, with its current objective."""
@@ -327,7 +295,6 @@ class ConvFFNet(LocalTrainingCore):
             kernel_size=self.kernel_size,
             pooling=self.pooling,
             normalization=self.normalization,
-            label_mode=self.label_mode,
             head_grid=self.head_grid,
             seed=self.seed,
             **super().get_config(),
@@ -355,7 +322,72 @@ class ConvFFNet(LocalTrainingCore):
             out.append(rms_normalize(h.flatten(1)))
         return torch.cat(out, dim=1)
 
-    # -- channel-wise competition ------------------------------------------------------
+    def _normalized(self, h: torch.Tensor) -> torch.Tensor:
+        """A block's output as the goodness and the next block read it: as is
+        after batch normalization, RMS-normalized per sample otherwise."""
+        return h if self.normalization == "batch" else _rms_normalize_sample(h)
+
+    def _propagate(self, h: torch.Tensor) -> list:
+        """Outputs of every block, given the first block's output."""
+        out = [h]
+        for layer in self.layers[1:]:
+            h = layer(self._normalized(h))
+            out.append(h)
+        return out
+
+    def peer_activity(self, h: torch.Tensor) -> torch.Tensor:
+        """Each channel's mean activity over its positions, shape (n, C)."""
+        return h.float().flatten(2).mean(dim=2)
+
+    # -- readouts ----------------------------------------------------------------------
+    def block_outputs(self, x: torch.Tensor) -> list:
+        """Every block's output for flat input ``x``."""
+        raise NotImplementedError
+
+    def block_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Per-block class scores, shape (n_blocks, n, n_classes). Unscaled."""
+        raise NotImplementedError
+
+    def label_logits(
+        self, x: torch.Tensor, n_valid=None, max_rows=None
+    ) -> torch.Tensor:
+        """Goodness readout: class scores summed over blocks, times the
+        objective's ``logit_scale``, shape (n, n_classes). (``n_valid`` and
+        ``max_rows``, the other cores' bounds on label scoring, are accepted
+        and not needed.)"""
+        return self.objective.logit_scale * self.block_scores(x).sum(dim=0)
+
+    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """One-pass readout: the softmax head on the blocks' pooled features."""
+        return self.head(self._features(self.block_outputs(x)))
+
+
+class ChannelwiseConvNet(ConvStackNet):
+    """Convolutional blocks whose channels compete by class (CwComp).
+
+    Every block's output channels are split into ``n_classes`` contiguous
+    groups (so ``channels`` must be at least ``n_classes`` each); the block's
+    loss is the cross-entropy of the true class against its groups' goodness
+    (:meth:`class_goodness`) times the objective's ``logit_scale``, plus peer
+    normalization. Of the objective it reads ``goodness`` (mean or sum within
+    a channel group), ``logit_scale`` and ``peer_normalization``. No negative
+    data; prediction is one pass. Parameters as :class:`ConvStackNet`.
+    """
+
+    def __init__(self, n_features: int, n_classes: int, *args, **kwargs):
+        super().__init__(n_features, n_classes, *args, **kwargs)
+        if min(self.channels) < self.n_classes:
+            raise ValueError(
+                f"label_mode='channelwise' splits each block's channels into "
+                f"n_classes={self.n_classes} groups; channels={self.channels} has "
+                f"fewer"
+            )
+        for i, c in enumerate(self.channels):
+            # channel j belongs to class floor(j * n_classes / c)
+            owner = torch.arange(c) * self.n_classes // c
+            m = F.one_hot(owner, self.n_classes).float()
+            self.register_buffer(f"group_{i}", m, persistent=False)
+
     def class_goodness(self, i: int, h: torch.Tensor) -> torch.Tensor:
         """Goodness of every class's channel group in block ``i``'s output,
         shape (n, n_classes), float32.
@@ -377,124 +409,38 @@ class ConvFFNet(LocalTrainingCore):
                 g = g * h[0, 0].numel()
         return g
 
-    def _peer_penalty(self, i: int, h_pos: torch.Tensor, weight=None) -> torch.Tensor:
-        """Pull each channel's running mean activity toward the block's mean
-        (the mean over rows weighted by ``weight`` when it is given)."""
-        buf = self.peer_means[i]
-        mean = self.row_mean(h_pos.float().flatten(2).mean(dim=2), weight)
-        running = 0.9 * buf + 0.1 * mean
-        buf.copy_(running.detach())
-        return (running - running.mean()).pow(2).mean()
-
-    def _normalized(self, h: torch.Tensor) -> torch.Tensor:
-        """A block's output as the goodness and the next block read it: as is
-        after batch normalization, RMS-normalized per sample otherwise."""
-        return h if self.normalization == "batch" else _rms_normalize_sample(h)
-
-    # -- label-in-input helpers --------------------------------------------------------
-    def _input_part(self, x: torch.Tensor) -> torch.Tensor:
-        """First convolution of the image channels, bias included."""
-        layer = self.layers[0]
-        c = self.input_shape[0]
-        return layer.conv(x, layer.weight[:, :c], layer.bias)
-
-    def _label_maps(self, like: torch.Tensor) -> torch.Tensor:
-        """(n_classes, out * positions): the first convolution of each one-hot
-        label's constant channels (edges included, through the zero padding)."""
-        layer = self.layers[0]
-        c, k = self.input_shape[0], self.n_classes
-        planes = torch.eye(k, device=like.device, dtype=like.dtype)
-        planes = planes.reshape(k, k, *([1] * self.n_spatial))
-        planes = planes.expand(k, k, *self.input_shape[1:])
-        if like.device.type == "cuda" and self.n_spatial == 2:
-            planes = planes.contiguous(memory_format=torch.channels_last)
-        maps = layer.conv(self.objective.label_strength * planes, layer.weight[:, c:])
-        return maps.flatten(1)
-
-    def _first_block(
-        self, part: torch.Tensor, add: torch.Tensor, row_weight=None
-    ) -> torch.Tensor:
-        z = part + add.reshape(add.shape[0], *part.shape[1:]).to(part.dtype)
-        return self.layers[0].activate(z, row_weight)
-
-    def _propagate(self, h: torch.Tensor) -> list:
-        """Outputs of every block, given the first block's output."""
-        out = [h]
-        for layer in self.layers[1:]:
-            h = layer(self._normalized(h))
-            out.append(h)
-        return out
-
-    # -- readouts ----------------------------------------------------------------------
-    def block_outputs(self, x: torch.Tensor) -> list:
-        """Every block's output for flat input ``x`` (neutral label in
-        ``"input"`` mode)."""
-        x = self._image(x)
-        if self.label_mode == "channelwise":
-            return self._propagate(self.layers[0](x))
-        part = self._input_part(x)
-        neutral = self._label_maps(part).mean(dim=0, keepdim=True)
-        return self._propagate(self._first_block(part, neutral.expand(len(x), -1)))
-
-    def block_scores(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-block class scores, shape (n_blocks, n, n_classes): each
-        channel group's goodness (``"channelwise"``), or the block's goodness
-        with each label in the input (``"input"``). Unscaled."""
-        if self.label_mode == "channelwise":
-            return self._class_scores(self.block_outputs(x))
-        n, k = x.shape[0], self.n_classes
-        part = self._input_part(self._image(x))
-        maps = self._label_maps(part)
-        rep = part.repeat_interleave(k, dim=0)
-        hs = self._propagate(self._first_block(rep, maps.repeat(n, 1)))
-        return torch.stack(
-            [goodness(h.flatten(1), self.objective.goodness).view(n, k) for h in hs]
-        )
-
     def _class_scores(self, hs) -> torch.Tensor:
         """Every block's class goodness, shape (n_blocks, n, n_classes)."""
         return torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
 
-    def label_logits(
-        self, x: torch.Tensor, n_valid=None, max_rows=None
-    ) -> torch.Tensor:
-        """Goodness readout: class scores summed over blocks, times the
-        objective's ``logit_scale``, shape (n, n_classes). (``n_valid`` and
-        ``max_rows``, the other cores' bounds on label scoring, are accepted
-        and not needed: ``"channelwise"`` scores every class in one pass.)"""
-        return self.objective.logit_scale * self.block_scores(x).sum(dim=0)
+    def block_outputs(self, x: torch.Tensor) -> list:
+        """Every block's output for flat input ``x``."""
+        return self._propagate(self.layers[0](self._image(x)))
 
-    def head_logits(self, x: torch.Tensor) -> torch.Tensor:
-        """One-pass readout: the softmax head on the blocks' pooled features."""
-        return self.head(self._features(self.block_outputs(x)))
+    def block_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Each channel group's goodness in every block, shape (n_blocks, n,
+        n_classes). Unscaled."""
+        return self._class_scores(self.block_outputs(x))
 
     def readout_logits(
         self, x: torch.Tensor, n_valid=None, max_rows=None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(label_logits(x), head_logits(x))``; with ``"channelwise"`` both
-        from one pass through the blocks."""
-        if self.label_mode != "channelwise":
-            return super().readout_logits(x, n_valid, max_rows)
+        """``(label_logits(x), head_logits(x))`` from one pass through the
+        blocks."""
         hs = self.block_outputs(x)
         scores = self.objective.logit_scale * self._class_scores(hs).sum(dim=0)
         return scores, self.head(self._features(hs))
 
-    # -- training ----------------------------------------------------------------------
     def train_step(
         self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
     ) -> torch.Tensor:
         """One mini-batch of layer-local training; returns the losses of each
         block and of the head (1-D tensor). ``weight`` (one float per row,
-        optional) makes every loss a weighted mean over the rows; a row's
-        negatives carry its weight."""
-        if self.label_mode == "channelwise":
-            return self._train_channelwise(self._image(x), y, weight)
-        return self._train_input(self._image(x), y, generator, weight)
-
-    def _train_channelwise(self, x, y, weight=None):
+        optional) makes every loss a weighted mean over the rows.
+        ``generator`` is not needed (no negatives)."""
         obj = self.objective
         losses, hs = [], []
-        h = x
+        h = self._image(x)
         for i, layer in enumerate(self.layers):
             inp = h.detach() if i == 0 else self._normalized(h.detach())
             h = layer(inp, weight)
@@ -506,7 +452,7 @@ class ConvFFNet(LocalTrainingCore):
                     F.cross_entropy(obj.logit_scale * g, y, reduction="none"), weight
                 )
             if obj.peer_normalization > 0:
-                loss = loss + obj.peer_normalization * self._peer_penalty(i, h, weight)
+                loss = loss + obj.peer_normalization * self.peer_penalty(i, h, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
             hs.append(h.detach())
@@ -514,10 +460,83 @@ class ConvFFNet(LocalTrainingCore):
         losses.append(head_loss)
         return torch.stack(losses)
 
-    def _train_input(self, x, y, generator, weight=None):
-        obj = self.objective
+
+class LabelInputConvNet(ConvStackNet):
+    """Convolutional blocks reading the label as input channels (the FF
+    classic).
+
+    The one-hot label is added as ``n_classes`` constant input channels of
+    strength ``label_strength``. Each block sees positives (true label) and
+    negatives (wrong labels drawn by the objective's ``negatives``) and
+    minimizes the objective's ``loss`` on their goodness
+    (:meth:`~LocalTrainingCore.layer_loss`, peer normalization per channel).
+    Prediction scores every label (``n_classes`` passes); the first
+    convolution of the image is computed once and every label only adds its
+    own (precomputed) feature map. The head reads the blocks with the neutral
+    label ``label_strength / n_classes``. Parameters as
+    :class:`ConvStackNet`; it uses all of the objective.
+    """
+
+    def _label_channels(self) -> int:
+        return self.n_classes
+
+    def _input_part(self, x: torch.Tensor) -> torch.Tensor:
+        """First convolution of the image channels, bias included."""
+        layer = self.layers[0]
+        n_channels = self.input_shape[0]
+        return layer.conv(x, layer.weight[:, :n_channels], layer.bias)
+
+    def _label_maps(self, like: torch.Tensor) -> torch.Tensor:
+        """(n_classes, out * positions): the first convolution of each one-hot
+        label's constant channels (edges included, through the zero padding)."""
+        layer = self.layers[0]
+        n_channels, n_classes = self.input_shape[0], self.n_classes
+        planes = torch.eye(n_classes, device=like.device, dtype=like.dtype)
+        planes = planes.reshape(n_classes, n_classes, *([1] * self.n_spatial))
+        planes = planes.expand(n_classes, n_classes, *self.input_shape[1:])
+        if like.device.type == "cuda" and self.n_spatial == 2:
+            planes = planes.contiguous(memory_format=torch.channels_last)
+        maps = layer.conv(
+            self.objective.label_strength * planes, layer.weight[:, n_channels:]
+        )
+        return maps.flatten(1)
+
+    def _first_block(
+        self, part: torch.Tensor, add: torch.Tensor, row_weight=None
+    ) -> torch.Tensor:
+        z = part + add.reshape(add.shape[0], *part.shape[1:]).to(part.dtype)
+        return self.layers[0].activate(z, row_weight)
+
+    def block_outputs(self, x: torch.Tensor) -> list:
+        """Every block's output for flat input ``x`` with the neutral label."""
+        part = self._input_part(self._image(x))
+        neutral = self._label_maps(part).mean(dim=0, keepdim=True)
+        return self._propagate(self._first_block(part, neutral.expand(len(x), -1)))
+
+    def block_scores(self, x: torch.Tensor) -> torch.Tensor:
+        """Every block's goodness with each label in the input, shape
+        (n_blocks, n, n_classes). Unscaled."""
+        n, n_classes = x.shape[0], self.n_classes
+        part = self._input_part(self._image(x))
+        maps = self._label_maps(part)
+        rep = part.repeat_interleave(n_classes, dim=0)
+        hs = self._propagate(self._first_block(rep, maps.repeat(n, 1)))
+        return torch.stack(
+            [
+                goodness(h.flatten(1), self.objective.goodness).view(n, n_classes)
+                for h in hs
+            ]
+        )
+
+    def train_step(
+        self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
+    ) -> torch.Tensor:
+        """One mini-batch of layer-local training; returns the losses of each
+        block and of the head (1-D tensor). ``weight`` (one float per row,
+        optional) makes every loss a weighted mean over the rows; a row's
+        negatives carry its weight (in the batch statistics too)."""
         n = x.shape[0]
-        part = self._input_part(x)
+        part = self._input_part(self._image(x))
         maps = self._label_maps(part)
         with torch.no_grad():
             # the head's features as prediction computes them (without
@@ -527,29 +546,21 @@ class ConvFFNet(LocalTrainingCore):
             feats = self._features(hs)
         head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
-        k = y_neg.shape[0] // n
+        n_negatives = y_neg.shape[0] // n
         add = torch.cat([take_rows(maps, y), take_rows(maps, y_neg)])
-        # a row's negatives carry its weight in the batch statistics too
-        row_weight = None if weight is None else weight.repeat(k + 1)
-        h = self._first_block(torch.cat([part] + [part] * k), add, row_weight)
+        row_weight = None if weight is None else weight.repeat(n_negatives + 1)
+        h = self._first_block(torch.cat([part] + [part] * n_negatives), add, row_weight)
         losses = []
         for i, layer in enumerate(self.layers):
             if i > 0:
                 h = layer(self._normalized(h.detach()), row_weight)
-            g = goodness(h.flatten(1), obj.goodness)
-            loss = ff_loss(
-                g[:n],
-                g[n:].view(-1, n).t(),
-                kind=obj.loss,
-                threshold=obj.threshold,
-                symba_scale=obj.symba_scale,
-                weight=weight,
-            )
-            if obj.peer_normalization > 0:
-                loss = loss + obj.peer_normalization * self._peer_penalty(
-                    i, h[:n], weight
-                )
+            loss = self.layer_loss(i, h, n, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
         losses.append(head_loss)
         return torch.stack(losses)
+
+
+#: The convolutional network of each ``label_mode`` (the estimator's parameter;
+#: also how models saved with the former single class ``ConvFFNet`` load).
+CONV_NETS = {"channelwise": ChannelwiseConvNet, "input": LabelInputConvNet}

@@ -47,29 +47,15 @@ class RecurrentFFLayer(nn.Module):
     below, top-down weights from the layer above, one bias.
 
     Both weight matrices belong to this module, so the layer's own optimizer
-    trains both. With ``own_fan_in`` each is drawn uniformly in
-    ``±1/sqrt(fan_in)`` of its own side (``n_below`` for ``weight_up``,
-    ``n_above`` for ``weight_down``), so the layer below and the layer above
-    start with the same share of the pre-activation whatever their widths.
-    Without it (networks saved by skff 0.1.0) both are drawn in
-    ``±1/sqrt(n_below + n_above)``, which gives a narrow side a tiny share: a
-    4-feature input, or a 3-class label, next to 256 units starts with 1.5% of
-    the variance. The bias starts at zero.
+    trains both. Each is drawn uniformly in ``±1/sqrt(fan_in)`` of its own
+    side (``n_below`` for ``weight_up``, ``n_above`` for ``weight_down``), so
+    the layer below and the layer above start with the same share of the
+    pre-activation whatever their widths. The bias starts at zero.
     """
 
-    def __init__(
-        self,
-        n_below: int,
-        n_out: int,
-        n_above: int,
-        generator=None,
-        *,
-        own_fan_in: bool = False,
-    ):
+    def __init__(self, n_below: int, n_out: int, n_above: int, generator=None):
         super().__init__()
-        shared = 1.0 / math.sqrt(n_below + n_above)
-        up = 1.0 / math.sqrt(n_below) if own_fan_in else shared
-        down = 1.0 / math.sqrt(n_above) if own_fan_in else shared
+        up, down = 1.0 / math.sqrt(n_below), 1.0 / math.sqrt(n_above)
         self.weight_up = nn.Parameter(_uniform((n_out, n_below), up, generator))
         self.weight_down = nn.Parameter(_uniform((n_out, n_above), down, generator))
         self.bias = nn.Parameter(torch.zeros(n_out))

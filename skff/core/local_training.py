@@ -39,10 +39,11 @@ class LocalTrainingCore(nn.Module):
     """Base class of the cores: layer-local training under one :class:`Objective`.
 
     A subclass builds ``self.layers`` (the FF layers, each trained on its own
-    loss), ``self.head`` (a linear softmax readout trained on detached
-    features, or None for a core without one) and calls
-    :meth:`_register_peer_means` with the layer widths. It adds the entries of
-    its architecture to :meth:`get_config`.
+    loss), optionally ``self.head`` (a linear softmax readout trained on
+    detached features; a core without one has no such attribute) and calls
+    :meth:`_register_peer_means` with the number of units of every layer (what
+    :meth:`peer_activity` returns per row). It adds the entries of its
+    architecture to :meth:`get_config`.
     """
 
     def __init__(self, objective: Objective | dict | None = None):
@@ -124,10 +125,9 @@ class LocalTrainingCore(nn.Module):
             self._optimizers = [
                 _adam(layer.parameters(), learning_rate, alpha) for layer in self.layers
             ]
-            if self.head is not None:
-                self._head_optimizer = _adam(
-                    self.head.parameters(), learning_rate, alpha
-                )
+            head = getattr(self, "head", None)
+            if head is not None:
+                self._head_optimizer = _adam(head.parameters(), learning_rate, alpha)
         self.set_learning_rate(learning_rate)
 
     @property
@@ -146,14 +146,15 @@ class LocalTrainingCore(nn.Module):
     def layer_loss(
         self, i: int, h: torch.Tensor, n_pos: int, weight: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """Loss of layer ``i`` on activities ``h``: positives in the first
+        """Loss of layer ``i`` on activities ``h`` (one row per sample; the
+        goodness reads every value of a row): positives in the first
         ``n_pos`` rows, then their negatives in blocks of ``n_pos`` rows, each
         block paired row by row with the positives. ``weight`` (``n_pos``
         values, optional) weights each positive and its negatives: the loss
         and the peer-normalization means are then weighted means over the
         rows."""
         obj = self.objective
-        g = goodness(h, obj.goodness)
+        g = goodness(h.flatten(1), obj.goodness)
         loss = ff_loss(
             g[:n_pos],
             g[n_pos:].view(-1, n_pos).t(),
@@ -163,15 +164,29 @@ class LocalTrainingCore(nn.Module):
             weight=weight,
         )
         if obj.peer_normalization > 0:
-            # pull each unit's running mean activity toward the layer's mean
-            # activity, reviving dead units and calming hysterical ones
-            buf = self.peer_means[i]
-            running = 0.9 * buf + 0.1 * self.row_mean(h[:n_pos], weight)
-            loss = (
-                loss + obj.peer_normalization * (running - running.mean()).pow(2).mean()
+            loss = loss + obj.peer_normalization * self.peer_penalty(
+                i, h[:n_pos], weight
             )
-            buf.copy_(running.detach())
         return loss
+
+    def peer_activity(self, h: torch.Tensor) -> torch.Tensor:
+        """Each unit's activity in every row of ``h``, shape ``(n, units)``:
+        what peer normalization averages (here ``h`` itself; a convolutional
+        core averages each channel over its positions)."""
+        return h
+
+    def peer_penalty(
+        self, i: int, h_pos: torch.Tensor, weight: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """Peer normalization of layer ``i`` on the positives' activities
+        ``h_pos``: pull each unit's running mean activity (over the rows,
+        weighted by ``weight`` when given) toward the layer's mean activity,
+        reviving dead units and calming hysterical ones. Updates the running
+        means and returns the penalty."""
+        buf = self.peer_means[i]
+        running = 0.9 * buf + 0.1 * self.row_mean(self.peer_activity(h_pos), weight)
+        buf.copy_(running.detach())
+        return (running - running.mean()).pow(2).mean()
 
     @staticmethod
     def row_mean(h: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:

@@ -125,10 +125,9 @@ class RecurrentFFNet(LocalTrainingCore):
         Root mean square of the training inputs (the estimator fits it). When
         set, the first layer reads one more input, ``log(rms(x) /
         input_scale)`` (0 with ``normalize_input=False``): the length of a row,
-        which the normalization removes, still reaches the net. Both weight
-        matrices of every layer are then drawn with their own fan-in (see
-        :class:`~skff.core.RecurrentFFLayer`). ``None`` (networks saved by skff
-        0.1.0) builds the earlier net.
+        which the normalization removes, still reaches the net. ``None``
+        (networks saved by skff 0.1.0) builds the earlier net, without that
+        input.
     seed : int
         Seed of the initial weights.
     """
@@ -163,7 +162,7 @@ class RecurrentFFNet(LocalTrainingCore):
         below = [self.n_features + length_input, *self.hidden_sizes[:-1]]
         above = [*self.hidden_sizes[1:], self.n_classes]
         self.layers = nn.ModuleList(
-            RecurrentFFLayer(b, h, a, gen, own_fan_in=length_input)
+            RecurrentFFLayer(b, h, a, gen)
             for b, h, a in zip(below, self.hidden_sizes, above, strict=True)
         )
         self.head = LinearHead(sum(self.hidden_sizes), n_classes)

@@ -2,40 +2,23 @@
 negative rows it makes itself, with no labels (Hinton, 2022, section 3;
 Chen et al., Self-Contrastive Forward-Forward, 2025).
 
-Negative kinds (every one drawn from a seeded :class:`torch.Generator`):
-
-``"hybrid"``
-    Two rows mixed through a smooth random mask: random bits blurred
-    :data:`BLUR_STEPS` times with the filter ``[1/4, 1/2, 1/4]`` (along the
-    width and the height of an image with ``input_shape=(C, H, W)``, along
-    ``L`` of a signal with ``(C, L)``, along the features otherwise), then
-    thresholded at 0.5. The mask is shared by the channels.
-``"self_contrastive"``
-    The positive is ``[x, x]``, the negative ``[x_i, x_j]`` with ``j != i``:
-    the network reads twice as many inputs as ``x`` has features.
-``"corrupt"``
-    Every feature of the negative is taken from another row, drawn
-    independently per feature: the marginals are real, the joint is not.
+The negative rows (``"hybrid"``, ``"self_contrastive"``, ``"corrupt"``) are
+made in :mod:`skff.core.negatives`, beside the negative labels.
 """
 
 from __future__ import annotations
 
-import math
 from numbers import Integral
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .functional import ff_loss, goodness, rms_normalize
 from .layers import FFLinear
 from .local_training import LocalTrainingCore
+from .negatives import UNSUPERVISED_NEGATIVES, negative_rows, positive_rows
 from .objective import Objective
-
-UNSUPERVISED_NEGATIVES = ("hybrid", "self_contrastive", "corrupt")
-
-#: Number of blurs of the random bits that make a hybrid mask.
-BLUR_STEPS = 6
+from .shapes import check_input_shape
 
 
 def layer_normalize(h: torch.Tensor) -> torch.Tensor:
@@ -48,39 +31,6 @@ def layer_normalize(h: torch.Tensor) -> torch.Tensor:
     an epoch.
     """
     return rms_normalize(h - h.mean(dim=1, keepdim=True))
-
-
-def other_rows(n: int, shape, generator=None, device=None) -> torch.Tensor:
-    """Indices of rows other than their own: ``(i + s) % n`` with ``s``
-    uniform in ``1..n-1`` for every entry of ``shape`` (whose first dimension
-    is ``n``); a single row can only be paired with itself."""
-    own = torch.arange(n, device=device).view(-1, *([1] * (len(shape) - 1)))
-    if n < 2:
-        return own.expand(*shape).clone()
-    shift = torch.randint(1, n, tuple(shape), generator=generator, device=device)
-    return (own + shift) % n
-
-
-def blur_mask(
-    n: int, spatial: tuple, generator=None, device=None, steps: int = BLUR_STEPS
-) -> torch.Tensor:
-    """Binary masks of shape ``(n, *spatial)`` (``spatial`` of length 1 or 2):
-    random bits blurred ``steps`` times with ``[1/4, 1/2, 1/4]`` along every
-    axis (edges replicated), thresholded at 0.5. The blur runs in float32
-    even under autocast, so masks do not depend on ``precision``."""
-    bits = torch.rand(n, 1, *spatial, generator=generator, device=device) < 0.5
-    m = bits.float()
-    kernel = torch.tensor([0.25, 0.5, 0.25], device=device)
-    with torch.autocast(m.device.type, enabled=False):
-        for _ in range(steps):
-            if len(spatial) == 1:
-                m = F.pad(m, (1, 1), mode="replicate")
-                m = F.conv1d(m, kernel.view(1, 1, 3))
-            else:
-                m = F.pad(m, (1, 1, 1, 1), mode="replicate")
-                m = F.conv2d(m, kernel.view(1, 1, 1, 3))
-                m = F.conv2d(m, kernel.view(1, 1, 3, 1))
-    return (m > 0.5).reshape(n, *spatial)
 
 
 class UnsupervisedFFNet(LocalTrainingCore):
@@ -114,10 +64,6 @@ class UnsupervisedFFNet(LocalTrainingCore):
         Seed of the initial weights.
     """
 
-    #: rows are scored once (read by the estimators' prediction chunking)
-    n_classes = 1
-    head = None
-
     def __init__(
         self,
         n_features: int,
@@ -140,7 +86,11 @@ class UnsupervisedFFNet(LocalTrainingCore):
         self.n_features = int(n_features)
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.negatives = negatives
-        self.input_shape = self._check_shape(input_shape, self.n_features)
+        self.input_shape = (
+            None
+            if input_shape is None
+            else check_input_shape(input_shape, self.n_features)
+        )
         self.seed = int(seed)
         self.set_output_layers(output_layers)
 
@@ -172,25 +122,6 @@ class UnsupervisedFFNet(LocalTrainingCore):
 
     def _centered(self, x: torch.Tensor) -> torch.Tensor:
         return x - self.input_offset.to(x.dtype)
-
-    @staticmethod
-    def _check_shape(shape, n_features: int):
-        if shape is None:
-            return None
-        shape = tuple(shape)
-        if (
-            len(shape) not in (2, 3)
-            or not all(
-                isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
-                for s in shape
-            )
-            or math.prod(shape) != n_features
-        ):
-            raise ValueError(
-                "input_shape must be (C, H, W) or (C, L), positive integers whose "
-                f"product is the number of features ({n_features}); got {shape!r}."
-            )
-        return [int(s) for s in shape]
 
     @staticmethod
     def check_output_layers(output_layers, n_layers: int) -> list:
@@ -243,26 +174,11 @@ class UnsupervisedFFNet(LocalTrainingCore):
     # -- data ----------------------------------------------------------------------
     def positive(self, x: torch.Tensor) -> torch.Tensor:
         """What the first layer reads for real rows ``x``."""
-        if self.negatives == "self_contrastive":
-            return torch.cat([x, x], dim=1)
-        return x
+        return positive_rows(x, self.negatives)
 
     def negative(self, x: torch.Tensor, generator=None) -> torch.Tensor:
         """One negative row for every row of ``x`` (the first layer's input)."""
-        n, d = x.shape
-        device = x.device
-        if self.negatives == "corrupt":
-            idx = other_rows(n, (n, d), generator, device)
-            return torch.gather(x, 0, idx)
-        partner = x[other_rows(n, (n,), generator, device)]
-        if self.negatives == "self_contrastive":
-            return torch.cat([x, partner], dim=1)
-        shape = self.input_shape
-        spatial = (d,) if shape is None else tuple(shape[1:])
-        mask = blur_mask(n, spatial, generator, device).view(n, 1, -1)
-        channels = 1 if shape is None else shape[0]
-        mask = mask.expand(n, channels, mask.shape[2]).reshape(n, d)
-        return torch.where(mask, x, partner)
+        return negative_rows(x, self.negatives, self.input_shape, generator)
 
     # -- passes --------------------------------------------------------------------
     def activities(self, inputs: torch.Tensor) -> list:

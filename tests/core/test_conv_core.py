@@ -1,9 +1,18 @@
-"""The convolutional core's batch normalization."""
+"""The convolutional cores: their batch normalization, the two networks, and
+models saved with the former single class ``ConvFFNet``."""
 
+import numpy as np
 import pytest
 import torch
 
-from skff.core import ConvFFNet
+from skff._persistence import _load_core
+from skff.core import (
+    CONV_NETS,
+    CORES,
+    ChannelwiseConvNet,
+    ConvStackNet,
+    LabelInputConvNet,
+)
 from skff.core.conv import BatchChannelNorm
 
 
@@ -40,7 +49,7 @@ def test_batch_norm_of_one_value_per_channel_uses_the_running_averages():
 
 
 def test_prediction_does_not_move_the_running_averages():
-    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net = ChannelwiseConvNet(16, 2, (1, 4, 4), [4, 4], seed=0)
     net.configure_training(learning_rate=0.01)
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
     net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
@@ -72,7 +81,7 @@ def test_batch_norm_of_a_batch_without_weight_changes_nothing():
 
 
 def test_the_scale_and_shift_of_batch_norm_are_trained():
-    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net = ChannelwiseConvNet(16, 2, (1, 4, 4), [4, 4], seed=0)
     net.configure_training(learning_rate=0.01)
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
     net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
@@ -83,7 +92,7 @@ def test_the_scale_and_shift_of_batch_norm_are_trained():
 
 @pytest.mark.parametrize("label_mode", ["channelwise", "input"])
 def test_both_readouts_from_one_call_are_the_two_readouts(label_mode):
-    net = ConvFFNet(16, 3, (1, 4, 4), [6, 6], label_mode=label_mode, seed=0)
+    net = CONV_NETS[label_mode](16, 3, (1, 4, 4), [6, 6], seed=0)
     net.configure_training(learning_rate=0.01)
     x = torch.rand(8, 16, generator=torch.Generator().manual_seed(4))
     net.train_step(x, torch.arange(8) % 3, torch.Generator().manual_seed(0))
@@ -97,7 +106,7 @@ def test_both_readouts_from_one_call_are_the_two_readouts(label_mode):
 def test_batch_norm_without_autograd_reads_the_running_averages():
     # prediction runs without autograd; a warm refit in another thread may
     # hold the network in training mode meanwhile
-    net = ConvFFNet(16, 2, (1, 4, 4), [4, 4], seed=0)
+    net = ChannelwiseConvNet(16, 2, (1, 4, 4), [4, 4], seed=0)
     net.configure_training(learning_rate=0.01)
     x = torch.rand(6, 16, generator=torch.Generator().manual_seed(2))
     net.train_step(x, torch.tensor([0, 1, 0, 1, 0, 1]))
@@ -110,3 +119,74 @@ def test_batch_norm_without_autograd_reads_the_running_averages():
     net.eval()
     with torch.inference_mode():
         assert torch.equal(live, net.label_logits(x[:3]))
+
+
+@pytest.mark.parametrize("cls", [ChannelwiseConvNet, LabelInputConvNet])
+@pytest.mark.parametrize("input_shape", [(1, 4, 4), (2, 8)])
+def test_each_conv_net_builds_and_trains_a_step(cls, input_shape):
+    net = cls(16, 3, input_shape, [6, 6], objective={"peer_normalization": 0.03})
+    assert isinstance(net, ConvStackNet)
+    assert CORES[cls.__name__] is cls
+    # the label-input net reads the label as n_classes more input channels
+    label_channels = 3 if cls is LabelInputConvNet else 0
+    assert net.layers[0].weight.shape[1] == input_shape[0] + label_channels
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(8, 16, generator=torch.Generator().manual_seed(0))
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    losses = net.train_step(x, torch.arange(8) % 3, torch.Generator().manual_seed(1))
+    assert losses.shape == (3,)  # two blocks and the head
+    assert bool(torch.isfinite(losses).all())
+    for key in ("layers.0.weight", "layers.1.weight", "head.weight", "peer_mean_0"):
+        assert not torch.equal(net.state_dict()[key], before[key]), key
+    net.eval()
+    with torch.no_grad():
+        assert net.label_logits(x).shape == (8, 3)
+        assert net.head_logits(x).shape == (8, 3)
+    assert "label_mode" not in net.get_config()
+
+
+def test_channelwise_needs_a_channel_group_per_class():
+    with pytest.raises(ValueError, match="channelwise"):
+        ChannelwiseConvNet(16, 5, (1, 4, 4), [4, 8])
+    LabelInputConvNet(16, 5, (1, 4, 4), [4, 8])  # no groups: fine
+
+
+@pytest.mark.parametrize("label_mode", ["channelwise", "input", None])
+def test_a_saved_conv_ffnet_loads_into_the_net_of_its_label_mode(label_mode):
+    # models saved before the split name "ConvFFNet" and hold label_mode
+    # (none at all: the former default, "channelwise")
+    cls = CONV_NETS[label_mode or "channelwise"]
+    net = cls(16, 3, (1, 4, 4), [6, 6], seed=0)
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(8, 16, generator=torch.Generator().manual_seed(0))
+    net.train_step(x, torch.arange(8) % 3, torch.Generator().manual_seed(1))
+    net.eval()
+    config = net.get_config()
+    if label_mode is not None:
+        config["label_mode"] = label_mode
+    state = {
+        "class": "ConvFFNet",
+        "config": config,
+        "weights": {k: v.numpy().copy() for k, v in net.state_dict().items()},
+    }
+    loaded = _load_core(state, "FFConvClassifier")
+    assert type(loaded) is cls
+    assert loaded.get_config() == net.get_config()
+    for key, value in net.state_dict().items():
+        np.testing.assert_array_equal(loaded.state_dict()[key].numpy(), value.numpy())
+    with torch.no_grad():
+        assert torch.equal(loaded.label_logits(x), net.label_logits(x))
+        assert torch.equal(loaded.head_logits(x), net.head_logits(x))
+
+
+def test_a_saved_conv_ffnet_with_an_unknown_label_mode_is_a_format_error():
+    from skff.exceptions import ModelFormatError
+
+    net = ChannelwiseConvNet(16, 3, (1, 4, 4), [6, 6])
+    state = {
+        "class": "ConvFFNet",
+        "config": {**net.get_config(), "label_mode": "nope"},
+        "weights": {k: v.numpy() for k, v in net.state_dict().items()},
+    }
+    with pytest.raises(ModelFormatError):
+        _load_core(state, "FFConvClassifier")

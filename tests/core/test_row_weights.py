@@ -6,7 +6,7 @@ is one step on the rows repeated that many times."""
 import pytest
 import torch
 
-from skff.core import ConvFFNet, FFNet, RecurrentFFNet, ff_loss
+from skff.core import CONV_NETS, FFNet, RecurrentFFNet, ff_loss
 from skff.core.functional import weighted_mean
 
 
@@ -62,9 +62,7 @@ def _core(name, loss):
         )
     else:
         mode = name.split()[1]
-        net = ConvFFNet(
-            12, 4, (1, 3, 4), [8, 8], label_mode=mode, objective=objective, seed=0
-        )
+        net = CONV_NETS[mode](12, 4, (1, 3, 4), [8, 8], objective=objective, seed=0)
     net.configure_training(learning_rate=0.01)
     return net
 
