@@ -65,10 +65,9 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         the number of features: the shape hybrid masks are smooth in.
     output_layers : list of int or None, default=None
         Indices of the layers whose activities ``transform`` returns, in that
-        order. None: all the layers. On a Fashion-MNIST validation split
-        (10,000 training images, 3 x 500 units) all three layers scored above
-        any single layer and above all but the first (Hinton's choice) for
-        every negative kind; see the benchmarks page.
+        order. None: all the layers, which validated better than any single
+        layer or all but the first (Hinton's choice) for every negative
+        kind (:doc:`/benchmarks`).
     loss : {"symba", "logistic"}, default="symba"
         Local loss: ``"symba"`` is ``softplus(-symba_scale * (g_pos - g_neg))``
         with each real row paired with its own negative; ``"logistic"`` is
