@@ -167,7 +167,8 @@ class FFRecurrentClassifier(BaseFFClassifier):
         on CPUs without bfloat16 instructions it is much slower.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negative labels. With a
-        fixed value, refits on the CPU are bit-identical.
+        fixed value, refits on the CPU with the same number of torch threads
+        are bit-identical (another thread count can change the last bits).
     verbose : int, default=0
         Report per-layer losses (and validation accuracy) after every epoch:
         a progress bar in a terminal or notebook, one line per epoch with its

@@ -120,7 +120,8 @@ class FFTransformer(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseFF):
         ``"bf16"`` runs the layers under bfloat16 autocast.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negatives. With a
-        fixed value, refits on the CPU are bit-identical.
+        fixed value, refits on the CPU with the same number of torch threads
+        are bit-identical (another thread count can change the last bits).
     verbose : int, default=0
         Report per-layer losses after every epoch: a progress bar in a
         terminal or notebook, one line per epoch with its time elsewhere.
