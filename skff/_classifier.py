@@ -194,7 +194,8 @@ class FFClassifier(BaseFFClassifier):
         (``early_stopping=True``, or ``calibrate``) or, when
         ``calibrate="auto"`` cross-fits, every training row scored by the
         network trained on the other half. It softens the probabilities
-        and never changes the predicted class. With early stopping the
+        and never changes the predicted class (held-out rows, though, do
+        not train the network: see ``calibrate``). With early stopping the
         held-out rows also chose the epoch kept, which pulls the
         temperature toward 1. None when the last fit fitted none
         (``calibrate=False`` without early stopping, ``partial_fit``, and

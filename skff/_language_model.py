@@ -143,7 +143,8 @@ class FFLanguageModel(DensityMixin, BaseFF):
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
         their log-loss there. It softens the probabilities and never changes
-        the predicted class. With early stopping the same rows chose the
+        the predicted class (the held-out characters, though, do not train
+        the network). With early stopping the same rows chose the
         epoch kept, which pulls the temperature toward 1. None when the last
         fit held out no rows.
     core_ : skff.core.FFNet
