@@ -56,6 +56,14 @@ def cpu_name() -> str:
     return platform.processor() or platform.machine()
 
 
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A markdown table: one header row, a separator, then one line per row
+    of already formatted cells."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(cells) + " |" for cells in rows]
+    return "\n".join(lines)
+
+
 def warm_up_torch() -> None:
     """Fit a tiny FFClassifier, so that torch's lazy start-up (about 2 s on
     the first fit of a process) is not counted in the first timed fit."""

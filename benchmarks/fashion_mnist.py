@@ -43,7 +43,14 @@ import argparse
 from datetime import datetime, timezone
 
 import torch
-from _common import add_param_argument, parse_param, print_provenance, score, timed
+from _common import (
+    add_param_argument,
+    markdown_table,
+    parse_param,
+    print_provenance,
+    score,
+    timed,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -385,14 +392,22 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
     return rows
 
 
+def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -> float:
+    """The rate of ``epoch`` (from 0) under skff's ``learning_rate`` schedule:
+    constant, or with ``"linear"`` constant for the first half of the epochs,
+    then decaying linearly towards zero (the formula skff uses; skff has no
+    public function for it)."""
+    if schedule == "linear" and epoch >= n_epochs // 2:
+        return initial * 2.0 * (n_epochs - epoch) / (n_epochs + 1)
+    return initial
+
+
 def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
     """A backprop CNN with FFConvClassifier's blocks (conv 'same', ReLU, 2x2
     pooling, batch normalization when FFConvClassifier has it) and a linear
     output layer: cross-entropy, Adam, the same learning rate, linear
     schedule, epochs and batch size."""
     from torch import nn
-
-    from skff._training import learning_rate_at
 
     ff = FFConvClassifier(**conv_params(args))
     torch.manual_seed(args.random_state)
@@ -454,20 +469,22 @@ def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
     ]
 
 
-def markdown_table(rows: list[dict], split: str) -> str:
-    lines = [
-        f"| model | readout | {split} accuracy | log-loss | fit time (s) | epochs "
-        "| parameters |",
-        "|---|---|---|---|---|---|---|",
-    ]
+def results_table(rows: list[dict], split: str) -> str:
+    header = ["model", "readout", f"{split} accuracy", "log-loss", "fit time (s)"]
+    header += ["epochs", "parameters"]
+    cells = []
     for r in rows:
         loss = r.get("log_loss")
-        lines.append(
-            f"| {r['model']} | {r['readout']} | {100 * r['accuracy']:.2f}% "
-            f"| {'-' if loss is None else f'{loss:.4f}'} "
-            f"| {r['fit_time']:.0f} | {r['epochs']} | {r['params']} |"
-        )
-    return "\n".join(lines)
+        cells.append([
+            str(r["model"]),
+            str(r["readout"]),
+            f"{100 * r['accuracy']:.2f}%",
+            "-" if loss is None else f"{loss:.4f}",
+            f"{r['fit_time']:.0f}",
+            str(r["epochs"]),
+            str(r["params"]),
+        ])
+    return markdown_table(header, cells)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -510,7 +527,7 @@ def main(argv: list[str] | None = None) -> None:
             )
 
     print()
-    print(markdown_table(rows, split))
+    print(results_table(rows, split))
     print()
     print_provenance(args.threads, started)
 

@@ -49,7 +49,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import add_param_argument, print_provenance, timed
+from _common import add_param_argument, markdown_table, print_provenance, timed
 from scipy.special import log_softmax
 from threadpoolctl import threadpool_limits
 
@@ -543,18 +543,20 @@ def ff_readouts(lm, test, readouts):
 # --------------------------------------------------------------------------- #
 
 
-def markdown_table(rows: list[dict], split: str) -> str:
-    lines = [
-        f"| model | readout / setting | {split} accuracy | {split} perplexity "
-        "| fit time (s) |",
-        "|---|---|---|---|---|",
+def results_table(rows: list[dict], split: str) -> str:
+    header = ["model", "readout / setting", f"{split} accuracy"]
+    header += [f"{split} perplexity", "fit time (s)"]
+    cells = [
+        [
+            str(r["model"]),
+            str(r["setting"]),
+            f"{100 * r['accuracy']:.2f}%",
+            f"{r['perplexity']:.3f}",
+            f"{r['fit_time']:.1f}",
+        ]
+        for r in rows
     ]
-    for r in rows:
-        lines.append(
-            f"| {r['model']} | {r['setting']} | {100 * r['accuracy']:.2f}% "
-            f"| {r['perplexity']:.3f} | {r['fit_time']:.1f} |"
-        )
-    return "\n".join(lines)
+    return markdown_table(header, cells)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -647,7 +649,7 @@ def main(argv: list[str] | None = None) -> None:
             )
 
     print()
-    print(markdown_table(rows, split))
+    print(results_table(rows, split))
     print()
     print_provenance(args.threads, started)
 

@@ -13,12 +13,12 @@ Run from the repository root::
 
 import argparse
 import os
-import platform
 import sys
 import time
 
 import numpy as np
 import torch
+from _common import cpu_name
 from sklearn.datasets import load_digits
 from sklearn.model_selection import GridSearchCV
 
@@ -51,7 +51,7 @@ def main() -> None:
     )
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print(
-        f"cpu: {platform.processor() or platform.machine()}, {os.cpu_count()} "
+        f"cpu: {cpu_name()}, {os.cpu_count()} "
         f"logical cores; torch {torch.__version__}"
     )
     print(

@@ -79,6 +79,7 @@ import numpy as np
 import sklearn
 import torch
 import torch.nn.functional as F
+from _common import cpu_name
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
@@ -139,16 +140,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.batch_size = [256, 1024]
     return args
 
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def sync(device: torch.device) -> None:
@@ -367,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
 
     print(f"command: {shlex.join([sys.executable, *sys.argv])}")
     print(
-        f"cpu: {cpu_model()}, {os.cpu_count()} logical cores; torch threads: "
+        f"cpu: {cpu_name()}, {os.cpu_count()} logical cores; torch threads: "
         f"{threads}; BLAS limit: {args.threads}; device: {device}"
     )
     if device.type == "cuda":

@@ -115,10 +115,20 @@ def probe():
     return [StandardScaler(), LogisticRegression(max_iter=1000)]
 
 
+def layer_sizes(ff) -> list[int]:
+    """The width of every hidden layer, from FFTransformer's public parameters:
+    ``hidden_layer_sizes`` when given (an int is one layer), else ``n_layers``
+    layers of ``hidden_size`` units."""
+    given = ff.hidden_layer_sizes
+    if given is None:
+        return [int(ff.hidden_size)] * int(ff.n_layers)
+    return [int(given)] if np.isscalar(given) else [int(h) for h in given]
+
+
 def per_layer(ff, X_train, X_test, y_train, y_test, split):
     """The probe's accuracy on each layer's features and on groups of layers,
     from one fit with every layer as output."""
-    sizes = ff._layer_sizes()
+    sizes = layer_sizes(ff)
     ff.set_params(output_layers=list(range(len(sizes))))
     _, fit_time = timed(ff.fit, X_train)
     F_train, F_test = ff.transform(X_train), ff.transform(X_test)
@@ -152,7 +162,7 @@ def main(argv=None):
     if params.get("input_shape") == "image":
         params["input_shape"] = image
     ff = FFTransformer(**params)
-    sizes = ff._layer_sizes()
+    sizes = layer_sizes(ff)
     layers = ff.output_layers
     if layers is None:
         layers = range(len(sizes))

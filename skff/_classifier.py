@@ -75,7 +75,7 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         log-probabilities, renormalized: the same predictions as their
         product, better calibrated) and costs about as much as
         ``"goodness"`` (the neutral pass is one more label). It validated best
-        on Fashion-MNIST and digits.
+        on Fashion-MNIST and digits (:doc:`/benchmarks`).
     readout_skip_first : bool, default=False
         Leave the first layer out of both readouts (Hinton's choice for deeper
         nets).
@@ -101,24 +101,17 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         of batches of 100 rows: the batches of 50 from 51 to 2,500 rows
         train 30 to 40 epochs (30 on most sizes), 4,000 rows 48 epochs of
         80, and from 5,000 rows on nothing changes. Small data sets need
-        many steps, large ones converge in fewer epochs (on Fashion-MNIST
-        validation splits of 18,000 to 48,000 training images, three
-        quarters of the earlier budget of 1,200,000 rows, or less, were as
-        accurate). The epochs run are in ``n_iter_``.
+        many steps, large ones converge in fewer epochs (measured on
+        Fashion-MNIST validation splits, :doc:`/benchmarks`). The epochs
+        run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [50, 200], where ``n_rows`` are the rows
         that train (after any rows held out), so 50 rows up to 2,500
         training rows, 100 at 5,000 and 200 (as
         :class:`~sklearn.neural_network.MLPClassifier`) from 10,000 on.
-        Small data sets need many small steps: 30 epochs of batches of 50
-        (40 on iris and wine) scored as well as 60 of batches of 100 on
-        digits, breast cancer, iris, wine and Fashion-MNIST subsets of
-        2,000 and 4,000 images, with a lower log-loss, in about 0.6x the
-        time. Large ones train as
-        well with fewer steps (on Fashion-MNIST validation splits of 10,000
-        and 50,000 images, batches of 200 were more accurate than 100 in
-        72-82% of the time).
+        Small data sets need many small steps, large ones train as well
+        with fewer, larger ones (:doc:`/benchmarks`).
     early_stopping : bool, default=False
         Hold out ``validation_fraction`` of the training data (stratified), stop
         when its accuracy has not improved by ``tol`` for ``n_iter_no_change``
@@ -127,24 +120,28 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         (``temperatures_``).
     calibrate : bool or "auto", default="auto"
         Fit the readouts' temperatures (``temperatures_``): one factor per
-        readout that softens over-confident probabilities (predictions do
-        not change). True: hold out rows of the training data (stratified:
-        ``validation_fraction`` of them, at most 2,000), train on the other
-        rows and fit the temperatures on the held-out ones after training,
-        also without early stopping. ``"auto"``: the same from 10,000
-        training rows on (on a Fashion-MNIST validation split of 10,000
-        images: log-loss 1.07 without, 0.38 with); from 200 to 9,999 rows
-        every row trains and the temperatures are *cross-fitted*: two more
-        networks, each trained on half of the rows with the fit's settings
-        (an ``"auto"`` batch size and epoch count follow the half's rows),
-        score the other half (about twice the fit time; breast-cancer
-        cross-validation: log-loss 0.33 without, 0.10 with). Below 200
+        readout that softens over-confident probabilities. The temperatures
+        themselves never change a prediction, but holding rows out does:
+        True holds out rows of the training data (stratified:
+        ``validation_fraction`` of them, at most 2,000), trains the network
+        on the other rows and fits the temperatures on the held-out ones
+        after training, also without early stopping. ``"auto"``: the same
+        from 10,000 training rows on, so the network trains on at most
+        2,000 fewer rows and its predictions can differ from
+        ``calibrate=False``'s, which trains on every row. From 200 to
+        9,999 rows every row trains the network and the temperatures are
+        *cross-fitted*: two more networks, each trained on half of the rows
+        with the fit's settings (an ``"auto"`` batch size and epoch count
+        follow the half's rows), score the other half (about twice the fit
+        time); the returned network is then the one ``calibrate=False``
+        trains, with the same predictions. The temperatures' effect on the
+        log-loss is on :doc:`/benchmarks`. Below 200
         rows, on a warm refit (the halves would stand for a fresh network,
         not the continued one), when a split can't give every class rows
         on both sides (a class of one row) and when a half's rows of
         non-zero weight hold a single class, ``"auto"`` fits no
-        temperatures (``temperatures_`` is None; a warm refit from 10,000
-        rows on holds rows out as usual); True then raises a
+        temperatures (``temperatures_`` is None; a warm refit of a large
+        set holds rows out as usual); True then raises a
         ValueError where the held-out rows can't cover the classes. False:
         no temperatures, except from the rows early stopping holds out.
     validation_fraction : float, default=0.1
@@ -167,7 +164,8 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         on CPUs without bfloat16 instructions it is much slower.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negative labels. With a
-        fixed value, refits on the CPU are bit-identical.
+        fixed value, refits on the CPU with the same number of torch threads
+        are bit-identical (another thread count can change the last bits).
     verbose : int, default=0
         Report per-layer losses (and validation accuracy) after every epoch:
         a progress bar in a terminal or notebook, one line per epoch with its
@@ -197,7 +195,8 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         (``early_stopping=True``, or ``calibrate``) or, when
         ``calibrate="auto"`` cross-fits, every training row scored by the
         network trained on the other half. It softens the probabilities
-        and never changes the predicted class. With early stopping the
+        and never changes the predicted class (held-out rows, though, do
+        not train the network: see ``calibrate``). With early stopping the
         held-out rows also chose the epoch kept, which pulls the
         temperature toward 1. None when the last fit fitted none
         (``calibrate=False`` without early stopping, ``partial_fit``, and

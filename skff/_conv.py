@@ -82,11 +82,10 @@ peer_normalization
         ``kernel_size``, ``pooling``, ``normalization`` and ``label_mode`` may
         not change between warm-started fits.
     calibrate : bool or "auto", default=False
-        As in :class:`FFClassifier`: fit the readouts' temperatures on
-        held-out rows (True; ``"auto"`` from 10,000 training rows on, at
-        most 2,000 rows) or, with ``"auto"`` on sets of 200 to 9,999
-        rows, on two cross-fitted networks. False by default here: this network's
-        accuracy with rows held out has not been measured yet.
+        As in :class:`FFClassifier` (the rule, and when the held-out rows
+        make predictions differ from ``calibrate=False``'s, is in its
+        ``calibrate``). False by default here, so that every row trains
+        this network unless you ask for temperatures.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
 

@@ -93,16 +93,16 @@ class FFLanguageModel(
         becomes the cross-entropy of picking the positive among itself and its
         negatives; the logistic loss averages over the negatives. Each negative
         costs one more forward pass per layer. Four validated better than one
-        on The Devil's Dictionary for little extra fit time (the measurements
-        are on the benchmarks page).
+        on The Devil's Dictionary for little extra fit time
+        (:doc:`/benchmarks`).
     readout : {"softmax", "goodness", "both"}, default="both"
         How next-character probabilities are computed: one pass with a neutral
         candidate through a locally trained softmax head, a softmax over the
         goodness of every candidate (the context's part of layer 0 is computed
         once), or the normalized geometric mean of both (the default: the most
         accurate and the lowest perplexity on The Devil's Dictionary, at the
-        cost of one pass per candidate; ``"softmax"`` is the fastest, about
-        25x faster at 84 characters).
+        cost of one pass per candidate; ``"softmax"``, one pass, is much
+        the fastest; :doc:`/benchmarks`).
     alpha, learning_rate_init, learning_rate, max_iter, batch_size
         Optimization, as in :class:`FFClassifier`; the learning rate decays
         linearly over the second half of the epochs by default
@@ -117,9 +117,10 @@ class FFLanguageModel(
         temperatures also without early stopping, as in
         :class:`FFClassifier` (``"auto"``: from 10,000 training characters
         on; a shorter text fits no temperatures: the language model never
-        cross-fits). False by default: on the validation text of The Devil's
-        Dictionary the ``"both"`` readout was as well calibrated without
-        (perplexity 6.305 without, 6.329 with).
+        cross-fits). The temperatures never change a prediction, but the
+        held-out characters do not train the network. False by default: the
+        ``"both"`` readout was as well calibrated without
+        (:doc:`/benchmarks`).
     warm_start, device, precision, random_state, verbose
         As in :class:`FFClassifier`.
 
@@ -146,7 +147,8 @@ class FFLanguageModel(
         is ``"both"``), fitted on the held-out rows after training: the
         factor in (0, 1] on the readout's log-probabilities that minimizes
         their log-loss there. It softens the probabilities and never changes
-        the predicted class. With early stopping the same rows chose the
+        the predicted class (the held-out characters, though, do not train
+        the network). With early stopping the same rows chose the
         epoch kept, which pulls the temperature toward 1. None when the last
         fit held out no rows.
     core_ : skff.core.FFNet

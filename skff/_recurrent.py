@@ -101,8 +101,8 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         becomes the cross-entropy of picking the positive among itself and its
         negatives; the logistic loss averages over the negatives. Each negative
         costs one more run of the iterations. Three validated better than one
-        on a Fashion-MNIST split (see the benchmarks page), while the
-        feed-forward net did not gain from them.
+        on a Fashion-MNIST split, while the feed-forward net did not gain
+        from them (:doc:`/benchmarks`).
     peer_normalization : float, default=0.0
         Strength of peer normalization, which pulls each unit's running mean
         activity toward the layer's mean (0 disables it; Hinton used 0.03).
@@ -140,14 +140,12 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         The held-out rows also fit the readouts' temperatures
         (``temperatures_``).
     calibrate : bool or "auto", default="auto"
-        As in :class:`FFClassifier`: fit the readouts' temperatures on
-        held-out rows (True; ``"auto"`` from 10,000 training rows on, at
-        most 2,000 rows) or, with ``"auto"`` on sets of 200 to 9,999
-        rows, on two cross-fitted networks trained on half of the rows each
-        (about twice the fit time; none below 200 rows or on a warm refit
-        below 10,000 rows). On a
-        Fashion-MNIST validation split of 50,000 images the log-loss fell
-        from 0.921 to 0.400 (accuracy 89.00% without, 89.18% with).
+        As in :class:`FFClassifier` (the rule, and when the held-out rows
+        make predictions differ from ``calibrate=False``'s, is in its
+        ``calibrate``): temperatures fitted on held-out rows on large sets,
+        on two cross-fitted networks on smaller ones. They lower this
+        network's log-loss as they do the feed-forward one's
+        (:doc:`/benchmarks`).
     validation_fraction : float, default=0.1
         Share of the training data held out for early stopping or
         ``calibrate``.
@@ -170,7 +168,8 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         on CPUs without bfloat16 instructions it is much slower.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negative labels. With a
-        fixed value, refits on the CPU are bit-identical.
+        fixed value, refits on the CPU with the same number of torch threads
+        are bit-identical (another thread count can change the last bits).
     verbose : int, default=0
         Report per-layer losses (and validation accuracy) after every epoch:
         a progress bar in a terminal or notebook, one line per epoch with its
@@ -223,8 +222,8 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
     ``batch_size=50``, 40 epochs with a linear decay) were chosen by 3-fold
     cross-validation on the training part of scikit-learn's digits;
     ``n_negatives=3`` was chosen later on a Fashion-MNIST validation split.
-    They reach about 97.8% test accuracy on the digits, like
-    :class:`FFClassifier`'s defaults.
+    They reach the test accuracy of :class:`FFClassifier`'s defaults on the
+    digits (:doc:`/benchmarks`).
 
     References
     ----------

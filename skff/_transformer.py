@@ -65,10 +65,9 @@ class FFTransformer(
         the number of features: the shape hybrid masks are smooth in.
     output_layers : list of int or None, default=None
         Indices of the layers whose activities ``transform`` returns, in that
-        order. None: all the layers. On a Fashion-MNIST validation split
-        (10,000 training images, 3 x 500 units) all three layers scored above
-        any single layer and above all but the first (Hinton's choice) for
-        every negative kind; see the benchmarks page.
+        order. None: all the layers, which validated better than any single
+        layer or all but the first (Hinton's choice) for every negative
+        kind (:doc:`/benchmarks`).
     loss : {"symba", "logistic"}, default="symba"
         Local loss: ``"symba"`` is ``softplus(-symba_scale * (g_pos - g_neg))``
         with each real row paired with its own negative; ``"logistic"`` is
@@ -121,7 +120,8 @@ class FFTransformer(
         ``"bf16"`` runs the layers under bfloat16 autocast.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negatives. With a
-        fixed value, refits on the CPU are bit-identical.
+        fixed value, refits on the CPU with the same number of torch threads
+        are bit-identical (another thread count can change the last bits).
     verbose : int, default=0
         Report per-layer losses after every epoch: a progress bar in a
         terminal or notebook, one line per epoch with its time elsewhere.

@@ -14,7 +14,8 @@ from .objective import Objective
 
 def _adam(params, lr: float, weight_decay: float) -> torch.optim.Adam:
     """Adam, fused into one kernel where torch supports it (CPU and CUDA since
-    torch 2.4): 5-7x faster steps on wide layers, same updates to ~1e-6."""
+    torch 2.4): faster steps on wide layers, the same updates to ~1e-6
+    (measured in benchmarks/README.md)."""
     params = list(params)
     device = params[0].device.type
     fused = device in ("cpu", "cuda")

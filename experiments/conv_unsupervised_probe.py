@@ -11,9 +11,9 @@ StandardScaler and LogisticRegression. Trains on the first ``--n-train``
 Fashion-MNIST training images (centered on their mean) and scores images
 50,000 to 54,999; the test set is not read. Run from the repository root::
 
-    python benchmarks/conv_unsupervised_probe.py --negatives self_contrastive
-    python benchmarks/conv_unsupervised_probe.py --negatives hybrid
-    python benchmarks/conv_unsupervised_probe.py --random
+    python experiments/conv_unsupervised_probe.py --negatives self_contrastive
+    python experiments/conv_unsupervised_probe.py --negatives hybrid
+    python experiments/conv_unsupervised_probe.py --random
 
 (1 torch thread and 1 BLAS thread.)
 """

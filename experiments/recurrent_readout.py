@@ -12,8 +12,8 @@ iterations. Scores come from the public
 
 Run it from the repository root::
 
-    python benchmarks/recurrent_readout.py --threads 1      # 2 x 404, 20 epochs
-    python benchmarks/recurrent_readout.py --param n_negatives=1
+    python experiments/recurrent_readout.py --threads 1      # 2 x 404, 20 epochs
+    python experiments/recurrent_readout.py --param n_negatives=1
 """
 
 from __future__ import annotations
@@ -23,11 +23,13 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import add_param_argument, print_provenance, timed
-from fashion_mnist import load_data
+from _common import add_param_argument, benchmark_module, print_provenance, timed
 from threadpoolctl import threadpool_limits
 
 from skff import FFRecurrentClassifier
+
+# the Fashion-MNIST split of benchmarks/fashion_mnist.py
+load_data = benchmark_module("fashion_mnist").load_data
 
 WINDOWS = [(2, 4), (1, 4), (3, 5), (2, 5), (2, 6), (2, 8), (4, 8)]
 

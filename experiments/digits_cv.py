@@ -8,9 +8,9 @@ Every setting is fitted once per fold and scored with the three readouts
 
 Run it from the repository root::
 
-    python benchmarks/digits_cv.py    # learning_rate x hidden_size, 1 thread
-    python benchmarks/digits_cv.py --grid max_iter=60,120 --grid batch_size=50,100
-    python benchmarks/digits_cv.py --param hidden_size=1000 --repeats 2 --folds 5
+    python experiments/digits_cv.py    # learning_rate x hidden_size, 1 thread
+    python experiments/digits_cv.py --grid max_iter=60,120 --grid batch_size=50,100
+    python experiments/digits_cv.py --param hidden_size=1000 --repeats 2 --folds 5
 
 ``--grid KEY=V1,V2,...`` (repeatable) crosses the listed values of FFClassifier
 parameters; ``--param KEY=VALUE`` fixes one for every setting. Values are read

@@ -7,8 +7,8 @@ that feeds the head and the hard negatives, the head's update, the draw of
 negative labels, each layer's forward pass, loss and update) and prints their
 share of one epoch. Run from the repository root::
 
-    python benchmarks/profile_epoch.py --threads 1
-    python benchmarks/profile_epoch.py --threads 1 --dataset digits
+    python experiments/profile_epoch.py --threads 1
+    python experiments/profile_epoch.py --threads 1 --dataset digits
 """
 
 from __future__ import annotations
@@ -37,6 +37,13 @@ STEPS = {
     "layer_loss": "layer losses",
     "update_layer": "layer updates (backward + Adam)",
 }
+
+
+def auto_batch_size(n_rows: int) -> int:
+    """FFClassifier's ``batch_size="auto"`` as its docstring states it:
+    ``n_rows // 50`` within [50, 200] (skff has no public attribute for the
+    batch size a fit used)."""
+    return min(200, max(50, n_rows // 50), n_rows)
 
 
 def parse_args(argv=None):
@@ -106,7 +113,7 @@ def main(argv=None):
         mlp_epoch = time.perf_counter() - start
     print(
         f"{args.dataset}: {len(X)} rows, 2 x {width} units, "
-        f"batch {ff._batch_rows(len(X))}, "
+        f"batch {auto_batch_size(len(X))}, "
         f"{args.threads} thread(s)"
     )
     print("| part of an FFClassifier epoch | seconds | share |")

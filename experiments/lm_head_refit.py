@@ -10,9 +10,9 @@ learning rate decaying linearly to zero over the refit.
 
 Run it from the repository root::
 
-    python benchmarks/lm_head_refit.py                # 6 FF epochs, 4 refit epochs
-    python benchmarks/lm_head_refit.py --max-iter 1 --train-chars 20000  # smoke
-    python benchmarks/lm_head_refit.py --param n_negatives=1   # the documented run
+    python experiments/lm_head_refit.py                # 6 FF epochs, 4 refit epochs
+    python experiments/lm_head_refit.py --max-iter 1 --train-chars 20000  # smoke
+    python experiments/lm_head_refit.py --param n_negatives=1   # the documented run
 """
 
 from __future__ import annotations

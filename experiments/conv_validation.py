@@ -6,7 +6,7 @@ the goodness readout, the same without block 0, the softmax head, ``both``,
 and each block's own class goodness. The test set is not read. Run from the
 repository root::
 
-    python benchmarks/conv_validation.py --channels 32,64,128,256 --epochs 16
+    python experiments/conv_validation.py --channels 32,64,128,256 --epochs 16
 
 (1 torch thread by default; Adam, the rate constant for the first half of
 the epochs, then falling linearly: from epoch ``e >= n / 2`` of ``n``,

@@ -10,9 +10,9 @@ digits are used instead.
 
 Run it from the repository root::
 
-    python benchmarks/recurrent_epoch_time.py                  # widths 500, 1 thread
-    python benchmarks/recurrent_epoch_time.py --batch-size 100    # same batches
-    python benchmarks/recurrent_epoch_time.py --hidden-size 256 --digits
+    python experiments/recurrent_epoch_time.py                  # widths 500, 1 thread
+    python experiments/recurrent_epoch_time.py --batch-size 100    # same batches
+    python experiments/recurrent_epoch_time.py --hidden-size 256 --digits
 """
 
 from __future__ import annotations
