@@ -286,7 +286,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
     def _predict_source(self, X, core) -> ArraySource:
         """The validated rows of ``X`` on ``core``'s device."""
         X, _ = self._check_rows(X, reset=False)
-        return ArraySource(X, next(core.parameters()).device)
+        return ArraySource(X, next(core.parameters()).device, stream=True)
 
     # -- the fit template ----------------------------------------------------------
     def _check_warm_start(self, skip: tuple = ()) -> None:
@@ -556,7 +556,7 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         """
         n = len(source)
         rows = self._chunk_rows(self._row_elements(core))
-        outs = []
+        result = np.empty(0)
         with torch.inference_mode(), device_memory_hint(self):
             for start in range(0, n, rows):
                 idx = torch.arange(start, min(start + rows, n))
@@ -565,6 +565,8 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 if pad:
                     xb = torch.cat([xb, xb.new_zeros(pad, xb.shape[1])])
                 with autocast(self.precision, xb.device):
-                    out = fn(xb, len(idx))
-                outs.append(np.asarray(out)[: len(idx)])
-        return np.concatenate(outs)
+                    out = np.asarray(fn(xb, len(idx)))[: len(idx)]
+                if start == 0:  # the result is allocated once, not gathered
+                    result = np.empty((n, *out.shape[1:]), dtype=out.dtype)
+                result[start : start + len(idx)] = out
+        return result

@@ -217,16 +217,19 @@ class ReadoutMixin:
         return {name: fit_temperature(logp, y, w) for name, logp in parts.items()}
 
     # -- readouts ------------------------------------------------------------------
-    def _readout_parts(self, core, source) -> dict:
-        """The log-softmax of the logits ``self.readout`` reads
-        (``"goodness"``: per-label goodness, ``"softmax"``: the head, both
-        for ``"both"``), by name, for every row of ``source``."""
+    def _readout_names(self) -> tuple:
+        """The parts ``self.readout`` reads."""
+        both = ("goodness", "softmax")
+        return both if self.readout == "both" else (self.readout,)
+
+    def _part_scorer(self, core):
+        """``scores(xb, n_valid)``: the log-softmax of every part of
+        :meth:`_readout_names` for a chunk of rows, as a list of arrays."""
         # cache-sized blocks on the CPU; a GPU prefers fewer, larger ones
         cpu = core.head.weight.device.type == "cpu"
         budget = _PAIR_ELEMENTS if cpu else _PREDICT_ELEMENTS
         max_pairs = budget // self._pair_elements(core)
-        both = ("goodness", "softmax")
-        names = both if self.readout == "both" else (self.readout,)
+        names = self._readout_names()
 
         def scores(xb, n_valid):
             # the padding rows are not scored with every label
@@ -236,10 +239,19 @@ class ReadoutMixin:
                 logits = [core.label_logits(xb, n_valid=n_valid, max_rows=max_pairs)]
             else:
                 logits = [core.head_logits(xb)]
-            parts = [log_softmax(z.double().cpu().numpy(), axis=1) for z in logits]
-            return np.concatenate(parts, axis=1)
+            return [log_softmax(z.double().cpu().numpy(), axis=1) for z in logits]
 
-        out = self._map_rows(core, source, scores)
+        return scores
+
+    def _readout_parts(self, core, source) -> dict:
+        """The log-softmax of the logits ``self.readout`` reads
+        (``"goodness"``: per-label goodness, ``"softmax"``: the head, both
+        for ``"both"``), by name, for every row of ``source``."""
+        scores = self._part_scorer(core)
+        names = self._readout_names()
+        out = self._map_rows(
+            core, source, lambda xb, n_valid: np.concatenate(scores(xb, n_valid), 1)
+        )
         return dict(zip(names, np.split(out, len(names), axis=1), strict=True))
 
     def _log_proba(self, core, source, temperatures=None) -> np.ndarray:
@@ -247,12 +259,19 @@ class ReadoutMixin:
         ``self.readout``: the per-label goodness, the softmax head, or the
         normalized geometric mean of the two (the same ranking as their
         product, better calibrated); each times its fitted temperature when
-        ``temperatures`` (from :meth:`_temperatures_of`) are given."""
-        parts = self._readout_parts(core, source)
-        out = sum(parts.values()) / len(parts)
-        if temperatures is not None:
-            out = out * temperatures.get(self.readout, 1.0)
-        out = log_softmax(out, axis=1)
+        ``temperatures`` (from :meth:`_temperatures_of`) are given. Computed
+        a chunk of rows at a time: only the result is held whole."""
+        scores = self._part_scorer(core)
+        factor = None if temperatures is None else temperatures.get(self.readout, 1.0)
+
+        def log_proba(xb, n_valid):
+            parts = scores(xb, n_valid)
+            out = sum(parts) / len(parts)
+            if factor is not None:
+                out = out * factor
+            return log_softmax(out, axis=1)
+
+        out = self._map_rows(core, source, log_proba)
         if not np.all(np.isfinite(out)):
             raise FloatingPointError(
                 f"{type(self).__name__} produced non-finite scores; the model "

@@ -28,12 +28,21 @@ def _fits_on_device(nbytes: int, device: torch.device) -> bool:
 
 
 class ArraySource:
-    """Rows of a dense array or a sparse matrix, served by index."""
+    """Rows of a dense array or a sparse matrix, served by index.
 
-    def __init__(self, X, device: torch.device):
+    With ``stream`` (prediction: each row is read once, in order) dense rows
+    stay as they are and only the rows taken are converted to float32;
+    otherwise the whole array is converted once (training reads it every
+    epoch)."""
+
+    def __init__(self, X, device: torch.device, stream: bool = False):
         self.device = torch.device(device)
         self.sparse = sp.issparse(X)
-        if self.sparse:
+        self._stream = stream and not self.sparse
+        if self._stream:
+            self._X = np.asarray(X)
+            self._on_device = False
+        elif self.sparse:
             self._X = sp.csr_matrix(X, dtype=np.float32)
             self._on_device = False
         else:
@@ -68,6 +77,9 @@ class ArraySource:
 
     def take(self, idx: torch.Tensor) -> torch.Tensor:
         """Rows ``idx`` (a CPU int64 tensor) as a float32 tensor on the device."""
+        if self._stream:
+            rows = np.asarray(self._X[idx.numpy()], dtype=np.float32)
+            return torch.from_numpy(rows).to(self.device)
         if self.sparse:
             rows = self._X[idx.numpy()].toarray()
             return torch.from_numpy(rows).to(self.device, non_blocking=True)

@@ -383,7 +383,7 @@ class FFTransformer(
         core = self._fitted_state("core_")["core_"]
         X, _ = self._check_rows(X, reset=False)
         dtype = X.dtype
-        source = ArraySource(X, next(core.parameters()).device)
+        source = ArraySource(X, next(core.parameters()).device, stream=True)
         out = self._map_rows(
             core, source, lambda xb, n_valid: core.features(xb).float().cpu().numpy()
         )

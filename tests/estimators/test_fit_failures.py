@@ -144,3 +144,23 @@ def test_saved_model_without_a_needed_attribute_does_not_load(name):
 )
 def test_every_parameter_has_one_constraint(cls):
     assert set(cls._parameter_constraints) == set(cls().get_params())
+
+
+@pytest.mark.parametrize("name", ["FFClassifier", "FFTransformer"])
+def test_prediction_holds_little_beyond_its_result(name):
+    """Rows are converted and scored a chunk at a time into one result
+    array: the numpy memory of a prediction stays near the result's size
+    (the input is not copied whole, chunks are not gathered and joined)."""
+    import tracemalloc
+
+    est = NUMERIC[name]().fit(X, None if name == "FFTransformer" else Y)
+    big = np.tile(X, (200, 1))  # 60,000 rows
+    _output(est, big[:100])
+    tracemalloc.start()
+    try:
+        out = _output(est, big)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # predict_proba also holds the log-probabilities it exponentiates
+    assert peak < 2.2 * out.nbytes + (4 << 20), (peak, out.nbytes)
