@@ -97,8 +97,8 @@ class Estimator:
     takes labels), ``"predict"``, ``"predict_proba"``, ``"decision_function"``,
     ``"transform"``, ``"score_samples"``, ``"partial_fit"``,
     ``"sample_weight"``, ``"class_weight"``, ``"classes"`` (``classes_``),
-    ``"calibrate"``, ``"n_negatives"``, ``"arrays"`` (X is a 2-D array) or
-    ``"text"`` (X is an iterable of strings)."""
+    ``"calibrate"``, ``"n_negatives"``, ``"readout"``, ``"arrays"`` (X is a
+    2-D array) or ``"text"`` (X is an iterable of strings)."""
 
     name: str
     cls: type
@@ -169,6 +169,7 @@ _CLASSIFIER = frozenset(
         "classes",
         "calibrate",
         "n_negatives",
+        "readout",
     }
 )
 ESTIMATORS = [
@@ -219,6 +220,7 @@ ESTIMATORS = [
                 "classes",
                 "calibrate",
                 "n_negatives",
+                "readout",
             }
         ),
         accurate=dict(hidden_size=64, max_iter=4),
