@@ -110,9 +110,19 @@ class Estimator:
     def __str__(self):
         return self.name
 
+    def settings(self, accurate=False, **overrides):
+        """The fast settings on CPU (and ``accurate``'s), with ``overrides``:
+        for the estimator-specific files, which set random_state themselves."""
+        return {
+            "device": "cpu",
+            **self.fast,
+            **(self.accurate if accurate else {}),
+            **overrides,
+        }
+
     def make(self, **params):
         """An unfitted estimator: the fast settings, CPU, random_state=0."""
-        return self.cls(**{"device": "cpu", "random_state": 0, **self.fast, **params})
+        return self.cls(**{"random_state": 0, **self.settings(**params)})
 
     def data(self):
         """``(X, y, X_test)``: digits (y None for the transformer), or
