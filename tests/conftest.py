@@ -97,7 +97,8 @@ class Estimator:
     takes labels), ``"predict"``, ``"predict_proba"``, ``"decision_function"``,
     ``"transform"``, ``"score_samples"``, ``"partial_fit"``,
     ``"sample_weight"``, ``"class_weight"``, ``"classes"`` (``classes_``),
-    ``"calibrate"``, ``"n_negatives"``, ``"readout"``, ``"arrays"`` (X is a
+    ``"calibrate"``, ``"n_negatives"``, ``"readout"``, ``"layer_sizes"``
+    (``hidden_layer_sizes``: a stack of dense layers), ``"arrays"`` (X is a
     2-D array) or ``"text"`` (X is an iterable of strings)."""
 
     name: str
@@ -180,6 +181,7 @@ _CLASSIFIER = frozenset(
         "calibrate",
         "n_negatives",
         "readout",
+        "layer_sizes",
     }
 )
 ESTIMATORS = [
@@ -194,7 +196,7 @@ ESTIMATORS = [
         "FFConvClassifier",
         FFConvClassifier,
         dict(input_shape=(1, 8, 8), channels=(10, 10), max_iter=3, batch_size=50),
-        _CLASSIFIER,
+        _CLASSIFIER - {"layer_sizes"},  # blocks of channels
         accurate=dict(channels=(12, 12), learning_rate_init=0.01, max_iter=10),
     ),
     Estimator(
@@ -215,7 +217,9 @@ ESTIMATORS = [
         "FFTransformer",
         FFTransformer,
         dict(n_layers=2, hidden_size=16, max_iter=3, batch_size=50),
-        frozenset({"arrays", "transform", "score_samples", "partial_fit"}),
+        frozenset(
+            {"arrays", "transform", "score_samples", "partial_fit", "layer_sizes"}
+        ),
     ),
     Estimator(
         "FFLanguageModel",
@@ -231,6 +235,7 @@ ESTIMATORS = [
                 "calibrate",
                 "n_negatives",
                 "readout",
+                "layer_sizes",
             }
         ),
         accurate=dict(hidden_size=64, max_iter=4),
