@@ -5,36 +5,36 @@ to 1).
 The two classifiers share one battery of arrays; the language model, whose
 input is an iterable of strings, gets the corresponding bad documents."""
 
+import functools
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from conftest import ESTIMATORS, SPECS, each_estimator
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from sklearn.exceptions import NotFittedError
 from sklearn.utils._param_validation import InvalidParameterError
 
-from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier, resolve_device
+from skff import (
+    FFClassifier,
+    FFConvClassifier,
+    FFLanguageModel,
+    FFRecurrentClassifier,
+    resolve_device,
+)
 
-FAST = {
-    FFClassifier: dict(
-        n_layers=1, hidden_size=8, max_iter=2, batch_size=16, device="cpu"
-    ),
-    FFRecurrentClassifier: dict(
-        n_layers=1,
-        hidden_size=8,
-        n_iterations=2,
-        goodness_window=(1, 2),
-        max_iter=2,
-        batch_size=16,
-        device="cpu",
-    ),
-    FFLanguageModel: dict(
-        context_size=3, hidden_size=16, max_iter=1, batch_size=16, device="cpu"
-    ),
+# the registry's settings, smaller still: a fit here only has to start
+SMALL = dict(max_iter=2, batch_size=16)
+OVERRIDES = {
+    FFClassifier: dict(n_layers=1, hidden_size=8),
+    FFRecurrentClassifier: dict(n_layers=1, hidden_size=8, goodness_window=(1, 2)),
+    FFLanguageModel: dict(context_size=3, max_iter=1),
 }
-CLASSIFIERS = [FFClassifier, FFRecurrentClassifier]
-ESTIMATORS = [*CLASSIFIERS, FFLanguageModel]
+CLASSIFIERS = [FFClassifier, FFRecurrentClassifier, FFConvClassifier]
+# the estimators whose network is a stack of n_layers dense layers
+LAYERED = [FFClassifier, FFRecurrentClassifier, FFLanguageModel]
 rng = np.random.RandomState(0)
 X = rng.rand(40, 5)
 y = np.arange(40) % 3
@@ -42,7 +42,11 @@ TEXT = ["the cat sat on the mat. " * 3, "a dog sat on a log. " * 3]
 
 
 def _make(cls, **params):
-    return cls(**{**FAST[cls], **params}, random_state=0)
+    spec = SPECS[cls.__name__]
+    if cls is FFConvClassifier and "input_shape" not in params:
+        # every row a one-channel signal, whatever its number of columns
+        params = {"input_shape": None, "channels": (6,), **params}
+    return spec.make(**{**SMALL, **OVERRIDES.get(cls, {}), **params})
 
 
 def _fit(cls, **params):
@@ -354,52 +358,52 @@ def test_language_model_bad_calls(call, err, match):
 # -- every estimator: bad parameters, devices, unfitted use -------------------------
 # (params, error, message pattern, estimators it applies to)
 PARAMETER_CASES = [
-    (dict(n_layers=0), InvalidParameterError, "n_layers", ESTIMATORS),
-    (dict(n_layers=-1), InvalidParameterError, "n_layers", ESTIMATORS),
-    (dict(hidden_size=0), InvalidParameterError, "hidden_size", ESTIMATORS),
-    (dict(hidden_size=-3), InvalidParameterError, "hidden_size", ESTIMATORS),
+    (dict(n_layers=0), InvalidParameterError, "n_layers", LAYERED),
+    (dict(n_layers=-1), InvalidParameterError, "n_layers", LAYERED),
+    (dict(hidden_size=0), InvalidParameterError, "hidden_size", LAYERED),
+    (dict(hidden_size=-3), InvalidParameterError, "hidden_size", LAYERED),
     (
         dict(hidden_layer_sizes=2.5),
         InvalidParameterError,
         "hidden_layer_sizes",
-        ESTIMATORS,
+        LAYERED,
     ),
-    (dict(hidden_layer_sizes=(8, 0)), ValueError, "hidden_layer_sizes", ESTIMATORS),
-    (dict(hidden_layer_sizes=()), ValueError, "hidden_layer_sizes", ESTIMATORS),
-    (dict(hidden_layer_sizes=["8"]), ValueError, "hidden_layer_sizes", ESTIMATORS),
+    (dict(hidden_layer_sizes=(8, 0)), ValueError, "hidden_layer_sizes", LAYERED),
+    (dict(hidden_layer_sizes=()), ValueError, "hidden_layer_sizes", LAYERED),
+    (dict(hidden_layer_sizes=["8"]), ValueError, "hidden_layer_sizes", LAYERED),
     (dict(class_weight="auto"), InvalidParameterError, "class_weight", CLASSIFIERS),
     (dict(class_weight={0: np.inf}), ValueError, "class_weight", CLASSIFIERS),
-    (dict(batch_size=0), InvalidParameterError, "batch_size", ESTIMATORS),
-    (dict(max_iter=2.5), InvalidParameterError, "max_iter", ESTIMATORS),
+    (dict(batch_size=0), InvalidParameterError, "batch_size", LAYERED),
+    (dict(max_iter=2.5), InvalidParameterError, "max_iter", LAYERED),
     (
         dict(learning_rate_init=0.0),
         InvalidParameterError,
         "learning_rate_init",
-        ESTIMATORS,
+        LAYERED,
     ),
     (
         dict(learning_rate_init=np.nan),
         InvalidParameterError,
         "learning_rate_init",
-        ESTIMATORS,
+        LAYERED,
     ),
-    (dict(loss="hinge"), InvalidParameterError, "loss", ESTIMATORS),
-    (dict(readout="vote"), InvalidParameterError, "readout", ESTIMATORS),
-    (dict(negatives="random"), InvalidParameterError, "negatives", ESTIMATORS),
-    (dict(label_strength=0.0), InvalidParameterError, "label_strength", ESTIMATORS),
+    (dict(loss="hinge"), InvalidParameterError, "loss", LAYERED),
+    (dict(readout="vote"), InvalidParameterError, "readout", LAYERED),
+    (dict(negatives="random"), InvalidParameterError, "negatives", LAYERED),
+    (dict(label_strength=0.0), InvalidParameterError, "label_strength", LAYERED),
     (
         dict(validation_fraction=1.5),
         InvalidParameterError,
         "validation_fraction",
-        ESTIMATORS,
+        LAYERED,
     ),
-    (dict(precision="fp8"), InvalidParameterError, "precision", ESTIMATORS),
-    (dict(device=0), InvalidParameterError, "device", ESTIMATORS),
-    (dict(device="gpu"), ValueError, "Unknown device", ESTIMATORS),
-    (dict(device="tpu:0"), ValueError, "device", ESTIMATORS),
-    (dict(device="cuda:x"), ValueError, "device", ESTIMATORS),
-    (dict(device=""), ValueError, "device", ESTIMATORS),
-    (dict(device="cuda:7"), ValueError, "CUDA|visible", ESTIMATORS),
+    (dict(precision="fp8"), InvalidParameterError, "precision", LAYERED),
+    (dict(device=0), InvalidParameterError, "device", LAYERED),
+    (dict(device="gpu"), ValueError, "Unknown device", LAYERED),
+    (dict(device="tpu:0"), ValueError, "device", LAYERED),
+    (dict(device="cuda:x"), ValueError, "device", LAYERED),
+    (dict(device=""), ValueError, "device", LAYERED),
+    (dict(device="cuda:7"), ValueError, "CUDA|visible", LAYERED),
     (
         dict(n_iterations=0),
         InvalidParameterError,
@@ -439,12 +443,12 @@ def test_bad_parameters(cls, params, err, match):
     assert not hasattr(est, "core_")
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
-def test_parameter_read_at_predict_time_is_validated(cls):
+@each_estimator("readout")
+def test_parameter_read_at_predict_time_is_validated(spec):
     """readout is only read when predicting: a bad value set after fitting is
     refused there, with scikit-learn's error (not a crash deep inside)."""
-    est = _fit(cls)
-    X_pred = ["the cat sat"] if cls is FFLanguageModel else X
+    est = spec.fit()
+    X_pred = spec.data()[2]
     est.predict(X_pred)  # valid before
     est.set_params(readout="bogus")
     with pytest.raises(InvalidParameterError, match="readout"):
@@ -453,19 +457,118 @@ def test_parameter_read_at_predict_time_is_validated(cls):
         est.predict_proba(X_pred)
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
-def test_unavailable_cuda(cls, monkeypatch):
+@each_estimator()
+def test_unavailable_cuda(spec, monkeypatch):
     monkeypatch.setattr("torch.cuda.is_available", lambda: False)
+    est = spec.make(device="cuda:1")
     with pytest.raises(ValueError, match="CUDA is not available"):
-        _fit(cls, device="cuda:1")
+        spec.fit(est)
+    assert not hasattr(est, "core_")
     assert resolve_device("auto").type in ("cpu", "mps")
 
 
-@pytest.mark.parametrize("cls", ESTIMATORS)
-def test_unfitted(cls):
-    est = cls()
+@each_estimator()
+def test_unfitted(spec):
+    est = spec.make()
     with pytest.raises(NotFittedError):
-        est.predict(["the cat sat"] if cls is FFLanguageModel else X)
-    if cls is FFRecurrentClassifier:
+        spec.outputs(est)
+    if "predict" in spec.supports:
         with pytest.raises(NotFittedError):
-            est.goodness_trajectory(X)
+            est.predict(spec.data()[2])
+
+
+def test_unfitted_goodness_trajectory():
+    with pytest.raises(NotFittedError):
+        FFRecurrentClassifier().goodness_trajectory(X)
+
+
+# -- every estimator: the bad inputs of its kind, at fit and at predict ------------
+def _with_nan(a):
+    a = np.array(a)
+    a[3, 2] = np.nan
+    return a
+
+
+# (name, when, bad X from the good one, error, message pattern)
+ARRAY_CASES = [
+    ("NaN in X", "fit", _with_nan, ValueError, "NaN"),
+    ("inf in X", "fit", lambda a: np.where(a > 0.9, np.inf, a), ValueError, "infinity"),
+    ("empty X", "fit", lambda a: a[:0], ValueError, "0 sample"),
+    (
+        "strings in X",
+        "fit",
+        lambda a: np.full(a.shape, "a"),
+        ValueError,
+        "could not convert",
+    ),
+    ("1-D X", "fit", lambda a: a[:, 0], ValueError, "2D array"),
+    ("NaN at predict", "predict", _with_nan, ValueError, "NaN"),
+    (
+        "wrong n_features at predict",
+        "predict",
+        lambda a: a[:, :10],
+        ValueError,
+        "64 features",
+    ),
+    ("empty X at predict", "predict", lambda a: a[:0], ValueError, "0 sample"),
+]
+TEXT_CASES = [
+    (
+        "None in the documents",
+        "fit",
+        lambda d: [d[0], None],
+        TypeError,
+        "document 1 is a NoneType",
+    ),
+    ("numbers", "fit", lambda d: np.arange(5.0), TypeError, "document 0 is a float"),
+    ("empty list", "fit", lambda d: [], ValueError, "empty"),
+    (
+        "a bare string",
+        "fit",
+        lambda d: d[0],
+        ValueError,
+        "Iterable over raw text documents",
+    ),
+    (
+        "too short at predict",
+        "predict",
+        lambda d: ["ab"],
+        ValueError,
+        "Document 0 has 2",
+    ),
+    (
+        "a bare string at predict",
+        "predict",
+        lambda d: d[0],
+        ValueError,
+        "Iterable over raw text",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "spec, name, when, bad, err, match",
+    [
+        pytest.param(spec, *case, id=f"{spec.name}-{case[0]}")
+        for spec in ESTIMATORS
+        for case in (TEXT_CASES if "text" in spec.supports else ARRAY_CASES)
+    ],
+)
+def test_bad_input_of_its_kind(spec, name, when, bad, err, match):
+    X_good, y, _ = spec.data()
+    X_bad = bad(X_good)
+    if when == "fit":
+        est = spec.make()
+        y_bad = None if y is None else y[: len(X_bad)]
+        with pytest.raises(err, match=match):
+            spec.fit(est, X_bad, y_bad)
+        assert not hasattr(est, "core_")
+    else:
+        est = _fitted(spec.name)
+        with pytest.raises(err, match=match):
+            spec.outputs(est, X_bad)
+
+
+@functools.cache
+def _fitted(name):
+    return SPECS[name].fit()

@@ -6,6 +6,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from conftest import SPECS
 from scipy.special import log_softmax
 from sklearn.datasets import make_classification
 from sklearn.metrics import log_loss
@@ -14,7 +15,9 @@ from sklearn.model_selection import train_test_split
 from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
 from skff._readouts import fit_temperature
 
-FAST = dict(hidden_size=32, max_iter=8, random_state=0, device="cpu")
+FAST = SPECS["FFClassifier"].settings(
+    hidden_size=32, max_iter=8, batch_size="auto", random_state=0
+)
 
 
 def _draw(factor, seed=0):

@@ -4,6 +4,7 @@ the language model (its input is text, which the other common checks cannot
 generate)."""
 
 import pytest
+from conftest import SPECS
 from sklearn.utils.estimator_checks import (
     check_do_not_raise_errors_in_init_or_set_params,
     check_estimator_cloneable,
@@ -28,18 +29,17 @@ from skff import (
 )
 
 # fast settings: small layers, few epochs (and few recurrent iterations)
-FAST = dict(n_layers=1, hidden_size=32, max_iter=20, batch_size=32, device="cpu")
-RECURRENT = dict(
-    n_layers=2,
-    hidden_size=16,
+FAST = SPECS["FFClassifier"].settings(
+    n_layers=1, hidden_size=32, max_iter=20, batch_size=32
+)
+RECURRENT = SPECS["FFRecurrentClassifier"].settings(
     n_iterations=2,
     goodness_window=(1, 2),
     learning_rate="constant",
     max_iter=10,
     batch_size=64,
-    device="cpu",
 )
-LM_FAST = dict(context_size=4, hidden_size=64, max_iter=4, batch_size=64, device="cpu")
+LM_FAST = SPECS["FFLanguageModel"].settings(accurate=True)
 
 CLASSIFIERS = [
     FFClassifier(**FAST),

@@ -4,30 +4,28 @@ predict is their argmax, and scikit-learn's ROC AUC scorers use them."""
 
 import numpy as np
 import pytest
+from conftest import ESTIMATORS, SPECS
 from scipy.special import log_softmax
 from sklearn.metrics import get_scorer, roc_auc_score
 
-from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
+from skff import FFClassifier
 
-FAST = {
-    FFClassifier: dict(hidden_size=32, max_iter=5),
-    FFRecurrentClassifier: dict(
-        hidden_size=16, n_iterations=3, goodness_window=(1, 3), max_iter=5
-    ),
-    FFConvClassifier: dict(
-        input_shape=(1, 8, 8), channels=(12, 12), learning_rate_init=0.01, max_iter=5
-    ),
+OVERRIDES = {
+    "FFClassifier": dict(hidden_size=32, max_iter=5),
+    "FFRecurrentClassifier": dict(n_iterations=3, goodness_window=(1, 3), max_iter=5),
+    "FFConvClassifier": dict(SPECS["FFConvClassifier"].accurate, max_iter=5),
 }
+CLASSIFIERS = [s.cls for s in ESTIMATORS if "decision_function" in s.supports]
 
 
 def _fit(cls, X, y, **params):
-    return cls(**FAST[cls], **params, batch_size=50, device="cpu", random_state=0).fit(
-        X, y
-    )
+    name = cls.__name__
+    settings = SPECS[name].settings(**{**OVERRIDES[name], **params})
+    return cls(**settings, random_state=0).fit(X, y)
 
 
 @pytest.mark.parametrize("readout", ["goodness", "softmax", "both"])
-@pytest.mark.parametrize("cls", list(FAST))
+@pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_multiclass_scores_are_the_log_probabilities(cls, readout, small_digits):
     X_tr, X_te, y_tr, _ = small_digits
     clf = _fit(cls, X_tr, y_tr, readout=readout)
@@ -40,7 +38,7 @@ def test_multiclass_scores_are_the_log_probabilities(cls, readout, small_digits)
 
 
 @pytest.mark.parametrize("readout", ["goodness", "softmax", "both"])
-@pytest.mark.parametrize("cls", list(FAST))
+@pytest.mark.parametrize("cls", CLASSIFIERS)
 def test_binary_scores_are_the_log_odds_of_the_second_class(cls, readout, small_digits):
     X_tr, X_te, y_tr, y_te = small_digits
     names = np.array(["even", "odd"])

@@ -6,13 +6,14 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import SPECS
 from sklearn.datasets import load_digits
 from sklearn.metrics import log_loss
 
 from skff import DivergenceError, FFClassifier
 from skff.core import FFNet
 
-FAST = dict(n_layers=2, hidden_size=64, max_iter=15, batch_size=50, device="cpu")
+FAST = SPECS["FFClassifier"].settings(hidden_size=64, max_iter=15)
 
 
 def test_digits_default_accuracy(digits_split):

@@ -3,16 +3,13 @@ concerns shared by every estimator are in the other files of tests/estimators/).
 
 import numpy as np
 import pytest
+from conftest import DOCS, SPECS
 
 from skff import FFLanguageModel
 from skff.datasets import load_default_text
 from skff.text import UNKNOWN
 
-FAST = dict(context_size=4, hidden_size=64, max_iter=4, batch_size=64, device="cpu")
-DOCS = [
-    "the cat sat on the mat and the cat ate the rat. " * 6,
-    "a dog sat on a log and the dog ate a frog. " * 6,
-]
+FAST = SPECS["FFLanguageModel"].settings(accurate=True)
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,8 @@ import pickle
 
 import numpy as np
 import pytest
+from conftest import ESTIMATORS as REGISTRY
+from conftest import SPECS
 
 from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier, FFTransformer
 
@@ -14,19 +16,24 @@ X = rng.rand(60, 12)
 y = np.arange(60) % 3
 DOCS = ["the cat sat on the mat. " * 4, "a dog ran to the log. " * 4]
 
-FAST = {
-    FFClassifier: dict(max_iter=2, batch_size=16),
-    FFRecurrentClassifier: dict(
-        max_iter=2, batch_size=16, n_iterations=3, goodness_window=(1, 2)
-    ),
-    FFTransformer: dict(max_iter=2, batch_size=16),
-    FFLanguageModel: dict(context_size=3, max_iter=2, batch_size=32),
+# the registry's estimators whose network is a stack of layers, smaller still
+ESTIMATORS = [spec.cls for spec in REGISTRY if "layer_sizes" in spec.supports]
+OVERRIDES = {
+    FFRecurrentClassifier: dict(n_iterations=3, goodness_window=(1, 2)),
+    FFLanguageModel: dict(context_size=3, batch_size=32),
 }
-ESTIMATORS = list(FAST)
 
 
 def _make(cls, **params):
-    return cls(**{**FAST[cls], **params}, device="cpu", random_state=0)
+    """The registry's settings without its n_layers / hidden_size shorthand
+    (the defaults: hidden_layer_sizes may then set the widths)."""
+    small = {"max_iter": 2, "batch_size": 16, **OVERRIDES.get(cls, {})}
+    settings = SPECS[cls.__name__].settings(**small)
+    shorthand = cls().get_params()
+    settings.update(
+        n_layers=shorthand["n_layers"], hidden_size=shorthand["hidden_size"]
+    )
+    return cls(**{**settings, **params}, random_state=0)
 
 
 def _fit(est):

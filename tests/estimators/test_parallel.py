@@ -2,12 +2,13 @@
 
 import numpy as np
 import pytest
+from conftest import SPECS
 from joblib import parallel_config
 from sklearn.model_selection import GridSearchCV
 
 from skff import FFClassifier
 
-FAST = dict(n_layers=1, hidden_size=32, max_iter=5, batch_size=50, device="cpu")
+FAST = SPECS["FFClassifier"].settings(n_layers=1, hidden_size=32, max_iter=5)
 GRID = {"hidden_size": [16, 32], "loss": ["symba", "logistic"]}
 
 

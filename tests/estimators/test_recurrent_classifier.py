@@ -6,20 +6,13 @@ tests/estimators/)."""
 import numpy as np
 import pytest
 import torch
+from conftest import SPECS
 from sklearn.base import clone
 
 from skff import FFRecurrentClassifier
 
-# fast settings: small layers, few iterations, few epochs
-FAST = dict(
-    n_layers=2,
-    hidden_size=64,
-    n_iterations=4,
-    goodness_window=(2, 3),
-    max_iter=20,
-    batch_size=50,
-    device="cpu",
-)
+# the registry's settings that learn digits
+FAST = SPECS["FFRecurrentClassifier"].settings(accurate=True)
 
 
 @pytest.fixture(scope="module")

@@ -1,15 +1,68 @@
-"""Reliability under conditions the rest of the suite avoids: several torch
-threads, interrupts, huge sizes, concurrent prediction."""
+"""Reliability of every estimator: determinism under random_state, fits that
+continue (warm_start, partial_fit), a failed fit that keeps the fitted model;
+and conditions the rest of the suite avoids: several torch threads,
+interrupts, huge sizes, concurrent prediction."""
 
 import numpy as np
 import pytest
 import torch
+from conftest import each_estimator
 
 from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier
 
 rng = np.random.RandomState(0)
 X = rng.rand(300, 64)
 y = (X[:, 0] + X[:, 1] > 1).astype(int) + 2 * (X[:, 2] > 0.5)
+
+
+# -- every estimator: seeds, continued fits, failed fits -----------------------------
+@each_estimator()
+def test_same_seed_same_model_other_seed_other_model(spec):
+    a = spec.outputs(spec.fit(spec.make(random_state=0)))
+    b = spec.outputs(spec.fit(spec.make(random_state=0)))
+    c = spec.outputs(spec.fit(spec.make(random_state=1)))
+    np.testing.assert_array_equal(a, b)
+    assert not np.array_equal(a, c)
+
+
+@each_estimator()
+def test_warm_start_continues_the_fitted_model(spec):
+    est = spec.fit()
+    before, curve = spec.outputs(est), list(est.loss_curve_)
+    spec.fit(est.set_params(warm_start=True, max_iter=1))
+    assert len(est.loss_curve_) == len(curve) + 1
+    assert est.loss_curve_[: len(curve)] == curve
+    assert not np.array_equal(spec.outputs(est), before)
+    # without warm_start, a refit starts again: the same model as the first
+    spec.fit(est.set_params(warm_start=False, max_iter=spec.fast["max_iter"]))
+    np.testing.assert_array_equal(spec.outputs(est), before)
+
+
+@each_estimator("partial_fit")
+def test_partial_fit_adds_one_epoch_each_call(spec):
+    est = spec.make()
+    spec.partial_fit(est)
+    first = spec.outputs(est)
+    spec.partial_fit(est)
+    assert est.n_iter_ == len(est.loss_curve_) == 2
+    assert not np.array_equal(spec.outputs(est), first)
+
+
+@each_estimator(
+    xfail={
+        name: "issue 29: a fit refused for its labels (one class, 10 features) "
+        "leaves the model expecting 10 features: predict on the 64 it was "
+        "fitted on raises"
+        for name in ("FFClassifier", "FFRecurrentClassifier")
+    }
+)
+def test_a_failed_fit_keeps_the_fitted_model(spec):
+    est = spec.fit()
+    before = spec.outputs(est)
+    X_bad, y_bad = spec.bad_fit_data()
+    with pytest.raises(ValueError):
+        spec.fit(est, X_bad, y_bad)
+    np.testing.assert_array_equal(spec.outputs(est), before)
 
 
 @pytest.fixture

@@ -4,28 +4,25 @@ equal, split with the early-stopping hold-out, and are checked."""
 
 import numpy as np
 import pytest
+from conftest import ESTIMATORS, SPECS
 from sklearn.datasets import make_classification
 from sklearn.metrics import recall_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
-from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
+from skff import FFClassifier, FFConvClassifier
 
-# fast settings of each classifier, for 8x8 digits (and 64-feature rows)
-FAST = {
-    FFClassifier: dict(hidden_size=32, max_iter=10, batch_size=50),
-    FFRecurrentClassifier: dict(
-        hidden_size=16, n_iterations=3, goodness_window=(1, 3), max_iter=10
-    ),
-    FFConvClassifier: dict(
-        input_shape=(1, 8, 8), channels=(12, 12), learning_rate_init=0.01, max_iter=10
-    ),
+# the registry's settings of each classifier with sample_weight, for 8x8 digits
+OVERRIDES = {
+    "FFClassifier": dict(hidden_size=32, max_iter=10),
+    "FFRecurrentClassifier": dict(n_iterations=3, goodness_window=(1, 3), max_iter=10),
+    "FFConvClassifier": SPECS["FFConvClassifier"].accurate,
 }
-CLASSIFIERS = list(FAST)
+CLASSIFIERS = [spec.cls for spec in ESTIMATORS if "sample_weight" in spec.supports]
 
 
 def _make(cls, **params):
-    return cls(**{**FAST[cls], "batch_size": 50, **params}, device="cpu")
+    return cls(**SPECS[cls.__name__].settings(**{**OVERRIDES[cls.__name__], **params}))
 
 
 @pytest.fixture(scope="module")

@@ -9,12 +9,11 @@ import pickle
 import joblib
 import numpy as np
 import pytest
+from conftest import SPECS
 
 from skff import (
     FFClassifier,
-    FFConvClassifier,
     FFLanguageModel,
-    FFRecurrentClassifier,
     FFTransformer,
     ModelFormatError,
 )
@@ -26,23 +25,22 @@ X_new = rng.rand(9, 12)
 DOCS = ["the cat sat on the mat. " * 4, "a dog ran to the log. " * 4]
 PROMPTS = ["the cat sa", "a dog ran "]
 
+# the registry's settings, smaller still, for 12-feature rows
 FAST = {
-    FFClassifier: dict(n_layers=2, hidden_size=8, max_iter=2, batch_size=16),
-    FFRecurrentClassifier: dict(
-        n_layers=2,
-        hidden_size=8,
-        max_iter=2,
-        batch_size=16,
-        n_iterations=3,
-        goodness_window=(1, 2),
-    ),
-    FFLanguageModel: dict(
-        context_size=3, n_layers=2, hidden_size=8, max_iter=2, batch_size=32
-    ),
-    FFConvClassifier: dict(
-        input_shape=(1, 3, 4), channels=(6, 6), max_iter=2, batch_size=16
-    ),
-    FFTransformer: dict(n_layers=2, hidden_size=8, max_iter=2, batch_size=16),
+    SPECS[name].cls: SPECS[name].settings(**overrides)
+    for name, overrides in {
+        "FFClassifier": dict(hidden_size=8, max_iter=2, batch_size=16),
+        "FFRecurrentClassifier": dict(
+            hidden_size=8, max_iter=2, batch_size=16, goodness_window=(1, 2)
+        ),
+        "FFLanguageModel": dict(
+            context_size=3, n_layers=2, hidden_size=8, max_iter=2, batch_size=32
+        ),
+        "FFConvClassifier": dict(
+            input_shape=(1, 3, 4), channels=(6, 6), max_iter=2, batch_size=16
+        ),
+        "FFTransformer": dict(hidden_size=8, max_iter=2, batch_size=16),
+    }.items()
 }
 
 # a value other than the FAST one or the default, for every parameter
@@ -144,7 +142,7 @@ def test_saved_model_predicts_like_the_live_one(cls, fast, name, tmp_path, capsy
         value = TRANSFORMER_OTHER.get(name, ALTERNATIVE[name])
     else:
         value = ALTERNATIVE[name]
-    est = _fit(cls(**fast, warm_start=True, random_state=0, device="cpu"))
+    est = _fit(cls(**fast, warm_start=True, random_state=0))
     if name == "hidden_layer_sizes":
         defaults = cls().get_params()
         est.set_params(**{k: defaults[k] for k in SHORTHAND})

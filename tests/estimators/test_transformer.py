@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
+from conftest import SPECS
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
@@ -12,7 +13,7 @@ from skff import FFTransformer
 
 rng = np.random.RandomState(0)
 X = rng.rand(40, 12)  # every value distinct: each one names its row
-FAST = dict(n_layers=2, hidden_size=16, max_iter=3, batch_size=16, device="cpu")
+FAST = SPECS["FFTransformer"].settings(batch_size=16)
 
 
 def test_fit_is_deterministic_under_random_state():

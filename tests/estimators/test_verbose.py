@@ -6,27 +6,9 @@ import re
 import sys
 
 import pytest
-
-from skff import (
-    FFClassifier,
-    FFConvClassifier,
-    FFLanguageModel,
-    FFRecurrentClassifier,
-    FFTransformer,
-)
+from conftest import SPECS, each_estimator
 
 N_EPOCHS = 3
-SMALL = dict(max_iter=N_EPOCHS, batch_size=50, device="cpu", random_state=0)
-DOCS = ["the cat sat on the mat and the cat ate the rat. " * 4]
-ESTIMATORS = {
-    FFClassifier: dict(n_layers=2, hidden_size=16),
-    FFRecurrentClassifier: dict(
-        n_layers=2, hidden_size=16, n_iterations=3, goodness_window=(2, 3)
-    ),
-    FFConvClassifier: dict(input_shape=(1, 8, 8), channels=(10,)),
-    FFTransformer: dict(n_layers=2, hidden_size=16),
-    FFLanguageModel: dict(context_size=4, hidden_size=16),
-}
 # "<name> epoch <k>[/<last>]: <losses> time=<seconds>s"
 LINE = re.compile(
     r"^(?P<name>\w+) epoch (?P<epoch>\d+)(?:/(?P<last>\d+))?: "
@@ -34,15 +16,16 @@ LINE = re.compile(
 )
 
 
-def fit(cls, small_digits, **params):
-    est = cls(**SMALL, **ESTIMATORS[cls], **params)
-    if "calibrate" in est.get_params() and "calibrate" not in params:
+def fit(spec, **params):
+    """The registry's estimator fitted for N_EPOCHS epochs."""
+    est = spec.make(max_iter=N_EPOCHS, **params)
+    if "calibrate" in spec.supports and "calibrate" not in params:
         # only the epochs' lines here (test_calibration: cross-fitting's line)
         est.set_params(calibrate=False)
-    if cls is FFLanguageModel:
-        return est.fit(DOCS)
-    X_tr, _, y_tr, _ = small_digits
-    return est.fit(X_tr) if cls is FFTransformer else est.fit(X_tr, y_tr)
+    return spec.fit(est)
+
+
+CLASSIFIER = SPECS["FFClassifier"]
 
 
 def parse(err: str) -> list:
@@ -54,17 +37,17 @@ def parse(err: str) -> list:
     return matches
 
 
-@pytest.mark.parametrize("cls", list(ESTIMATORS), ids=lambda c: c.__name__)
-def test_one_line_per_epoch_outside_a_terminal(cls, small_digits, capsys):
+@each_estimator()
+def test_one_line_per_epoch_outside_a_terminal(spec, capsys):
     assert not sys.stderr.isatty()  # pytest's capture
-    est = fit(cls, small_digits, verbose=1)
+    est = fit(spec, verbose=1)
     out, err = capsys.readouterr()
     assert out == ""
     matches = parse(err)
     assert len(matches) == est.n_iter_ == N_EPOCHS
     assert [int(m["epoch"]) for m in matches] == list(range(1, N_EPOCHS + 1))
     assert {m["last"] for m in matches} == {str(N_EPOCHS)}
-    assert {m["name"] for m in matches} == {cls.__name__}
+    assert {m["name"] for m in matches} == {spec.name}
     assert all(float(m["seconds"]) >= 0 for m in matches)
     # the losses of the epoch, as in est.loss_curve_
     for m, losses in zip(matches, est.loss_curve_, strict=True):
@@ -72,10 +55,9 @@ def test_one_line_per_epoch_outside_a_terminal(cls, small_digits, capsys):
         assert shown == pytest.approx(losses, abs=1e-4)
 
 
-def test_validation_score_on_each_line(small_digits, capsys):
+def test_validation_score_on_each_line(capsys):
     est = fit(
-        FFClassifier,
-        small_digits,
+        CLASSIFIER,
         verbose=1,
         early_stopping=True,
         n_iter_no_change="inf",
@@ -86,22 +68,23 @@ def test_validation_score_on_each_line(small_digits, capsys):
     assert shown == pytest.approx(est.validation_scores_, abs=1e-4)
 
 
-def test_partial_fit_continues_the_count(small_digits, capsys):
-    X_tr, _, y_tr, _ = small_digits
-    clf = FFClassifier(**SMALL, **ESTIMATORS[FFClassifier], verbose=1)
+@each_estimator("partial_fit")
+def test_partial_fit_continues_the_count(spec, capsys):
+    est = spec.make(verbose=1)
     for _ in range(3):
-        clf.partial_fit(X_tr, y_tr, classes=sorted(set(y_tr)))
+        spec.partial_fit(est)
     matches = parse(capsys.readouterr().err)
     assert [int(m["epoch"]) for m in matches] == [1, 2, 3]
     assert all(m["last"] is None for m in matches)
 
 
-def test_silent_without_verbose(small_digits, capsys):
-    fit(FFClassifier, small_digits)
+@each_estimator()
+def test_silent_without_verbose(spec, capsys):
+    fit(spec)
     assert capsys.readouterr() == ("", "")
 
 
-def test_stream_without_isatty_gets_lines(small_digits, monkeypatch):
+def test_stream_without_isatty_gets_lines(monkeypatch):
     class Log:
         def __init__(self):
             self.text = ""
@@ -114,18 +97,18 @@ def test_stream_without_isatty_gets_lines(small_digits, monkeypatch):
 
     log = Log()
     monkeypatch.setattr(sys, "stderr", log)
-    fit(FFClassifier, small_digits, verbose=1)
+    fit(CLASSIFIER, verbose=1)
     assert len(parse(log.text)) == N_EPOCHS
 
 
-def test_terminal_keeps_the_progress_bar(small_digits, monkeypatch):
+def test_terminal_keeps_the_progress_bar(monkeypatch):
     class Terminal(io.StringIO):
         def isatty(self):
             return True
 
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    fit(FFClassifier, small_digits, verbose=1)
+    fit(CLASSIFIER, verbose=1)
     shown = terminal.getvalue()
     assert "\r" in shown  # tqdm redraws its bar in place
     assert f"{N_EPOCHS}/{N_EPOCHS}" in shown
