@@ -132,3 +132,9 @@ def test_sklearn_compatible(estimator, check):
 )
 def test_data_free_sklearn_checks(check):
     check("FFLanguageModel", FFLanguageModel(**LM_FAST))
+
+
+@pytest.mark.parametrize("name", list(SPECS))
+def test_every_parameter_has_exactly_one_constraint(name):
+    cls = SPECS[name].cls
+    assert set(cls._parameter_constraints) == set(cls().get_params())

@@ -208,3 +208,17 @@ def test_recurrent_layers_of_different_widths_learn(small_digits):
         random_state=0,
     ).fit(X_tr, y_tr)
     assert clf.score(X_te, y_te) > 0.8
+
+
+@pytest.mark.parametrize("channels", [(10.7, 12.9), ("10", "12"), (10, True), ()])
+def test_conv_channels_are_whole_numbers_as_widths_are(channels):
+    # one rule for widths everywhere: floats and strings are refused, not cut
+    spec = SPECS["FFConvClassifier"]
+    clf = spec.make(channels=channels)
+    with pytest.raises(ValueError, match="channels must be a non-empty sequence"):
+        spec.fit(clf)
+    assert not hasattr(clf, "core_")
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be"):
+        SPECS["FFClassifier"].fit(
+            SPECS["FFClassifier"].make(hidden_layer_sizes=channels)
+        )

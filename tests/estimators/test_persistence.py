@@ -21,11 +21,11 @@ from skff import (
     FFTransformer,
     ModelFormatError,
 )
-from skff.core import ConvFFNet, FFNet, RecurrentFFNet, UnsupervisedFFNet
+from skff.core import ChannelwiseConvNet, FFNet, RecurrentFFNet, UnsupervisedFFNet
 
 CORE = {
     FFClassifier: FFNet,
-    FFConvClassifier: ConvFFNet,
+    FFConvClassifier: ChannelwiseConvNet,
     FFRecurrentClassifier: RecurrentFFNet,
     FFTransformer: UnsupervisedFFNet,
     FFLanguageModel: FFNet,
@@ -176,3 +176,18 @@ def test_loaded_model_keeps_training(fitted):
     else:  # a warm start
         spec.fit(loaded.set_params(warm_start=True, max_iter=1))
     assert len(loaded.loss_curve_) == len(est.loss_curve_) + 1
+
+
+@each_estimator()
+def test_a_saved_model_without_a_needed_attribute_does_not_load(spec):
+    est = spec.fit()
+    needed = ["n_features_in_"] if "arrays" in spec.supports else ["vocabulary_"]
+    if "classes" in spec.supports:
+        needed.append("classes_")
+    for attr in needed:
+        state = est.__getstate__()
+        del state[attr]
+        blank = type(est).__new__(type(est))
+        with pytest.raises(ModelFormatError, match=attr):
+            blank.__setstate__(state)
+    pickle.loads(pickle.dumps(est))  # the whole state loads

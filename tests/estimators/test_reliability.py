@@ -6,7 +6,7 @@ interrupts, huge sizes, concurrent prediction."""
 import numpy as np
 import pytest
 import torch
-from conftest import each_estimator
+from conftest import SPECS, each_estimator
 
 from skff import FFClassifier, FFLanguageModel, FFRecurrentClassifier
 
@@ -48,14 +48,7 @@ def test_partial_fit_adds_one_epoch_each_call(spec):
     assert not np.array_equal(spec.outputs(est), first)
 
 
-@each_estimator(
-    xfail={
-        name: "issue 29: a fit refused for its labels (one class, 10 features) "
-        "leaves the model expecting 10 features: predict on the 64 it was "
-        "fitted on raises"
-        for name in ("FFClassifier", "FFRecurrentClassifier")
-    }
-)
+@each_estimator()
 def test_a_failed_fit_keeps_the_fitted_model(spec):
     est = spec.fit()
     before = spec.outputs(est)
@@ -310,3 +303,63 @@ def test_label_scores_do_not_depend_on_the_pair_block_size(est, monkeypatch):
     large = est.predict_proba(X)
     assert blocks[-1] >= len(X) * 4
     np.testing.assert_array_equal(small, large)
+
+
+@each_estimator("arrays")
+@pytest.mark.parametrize(
+    "bad_X",
+    [np.full((20, 10), 1e20), np.full((20, 64), np.nan), np.zeros((0, 64))],
+    ids=["other-width-too-large", "nan", "no-rows"],
+)
+def test_a_fit_refused_for_its_rows_keeps_the_fitted_model(spec, bad_X):
+    """Validation runs on a stand-in: nothing of the estimator changes, not
+    even ``n_features_in_``, until a fit has trained."""
+    est = spec.fit()
+    before = spec.outputs(est)
+    fitted = [k for k in vars(est) if k.endswith("_")]
+    y_bad = np.arange(len(bad_X)) % 2 if "y" in spec.supports else None
+    with pytest.raises(ValueError):
+        spec.fit(est, bad_X, y_bad)
+    assert est.n_features_in_ == 64
+    assert [k for k in vars(est) if k.endswith("_")] == fitted
+    np.testing.assert_array_equal(spec.outputs(est), before)
+
+
+def test_a_failed_fit_keeps_the_feature_names():
+    pd = pytest.importorskip("pandas")
+    spec = SPECS["FFClassifier"]
+    X, y, _ = spec.data()
+    frame = pd.DataFrame(X, columns=[f"p{i}" for i in range(X.shape[1])])
+    clf = spec.fit(X=frame, y=y)
+    with pytest.raises(ValueError, match="one class"):
+        clf.fit(np.zeros((20, 10)), np.zeros(20))
+    assert list(clf.feature_names_in_) == list(frame.columns)
+    spec.fit(clf, X, y)  # plain arrays: the names go
+    assert not hasattr(clf, "feature_names_in_")
+
+
+@each_estimator("arrays")
+def test_a_batch_larger_than_the_data_trains(spec):
+    # the memory check counts the rows a batch can hold, not batch_size
+    est = spec.fit(spec.make(batch_size=10**8, max_iter=1))
+    assert est.n_iter_ == 1
+
+
+@each_estimator("arrays")
+def test_prediction_holds_little_beyond_its_result(spec):
+    """Rows are converted and scored a chunk at a time into one result
+    array: the numpy memory of a prediction stays near the result's size
+    (the input is not copied whole, chunks are not gathered and joined)."""
+    import tracemalloc
+
+    est = spec.fit()
+    X = np.tile(spec.data()[0], (100, 1))  # 30,000 rows
+    spec.outputs(est, X[:100])
+    tracemalloc.start()
+    try:
+        out = spec.outputs(est, X)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # predict_proba also holds the log-probabilities it exponentiates
+    assert peak < 2.2 * out.nbytes + (4 << 20), (peak, out.nbytes)
