@@ -1,15 +1,22 @@
-"""FFClassifier and FFRecurrentClassifier settings on validation splits
-(never a test set), beside ``MLPClassifier((500, 500), early_stopping=True)``:
-accuracy, log-loss, fit time and epochs, averaged over the splits.
+"""FFClassifier, FFRecurrentClassifier and FFConvClassifier settings on
+validation splits (never a test set), beside ``MLPClassifier((500, 500),
+early_stopping=True)`` or a backprop CNN: accuracy, log-loss, fit time and
+epochs, averaged over the splits.
 
-Each ``--config`` is ``mlp_es``, or ``ff`` (FFClassifier) or ``recurrent``
-(FFRecurrentClassifier) followed by ``+key=value`` parameters (values in
-JSON: ``ff+batch_size=200``, ``ff+calibrate=false``,
-``recurrent+readout="softmax"``). Run from the repository
-root::
+Each ``--config`` is ``mlp_es``, or ``ff`` (FFClassifier), ``recurrent``
+(FFRecurrentClassifier), ``conv`` (FFConvClassifier) or ``cnn`` (its backprop
+twin) followed by ``+key=value`` parameters (values in JSON:
+``ff+batch_size=200``, ``ff+calibrate=false``, ``recurrent+readout="softmax"``,
+``conv+calibrate="auto"``). ``conv`` and ``cnn`` read the image datasets only
+(``input_shape`` (1, 8, 8) on ``digits``, (1, 28, 28) on ``fashion_mnist``);
+``cnn`` has FFConvClassifier's blocks (its parameters set them, as
+``cnn+channels=[20,40]``) and a linear output layer, trained with
+cross-entropy, Adam, the same learning rate, schedule, epochs and batch size
+(the model ``cnn`` of ``fashion_mnist.py``). Run from the repository root::
 
     python benchmarks/validation.py --dataset digits --config mlp_es --config ff
     python benchmarks/validation.py --dataset fashion_mnist --n-train 50000 --config ff
+    python benchmarks/validation.py --dataset digits --config conv --config cnn
 
 Splits: ``digits`` splits the 70% training part of ``calibration.py``'s
 70/30 split again, 70/30, with three seeds (its test part is never read);
@@ -34,11 +41,84 @@ from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from skff import FFClassifier, FFRecurrentClassifier
+from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
 from skff.datasets import load_fashion_mnist
 
-ESTIMATORS = {"ff": FFClassifier, "recurrent": FFRecurrentClassifier}
+ESTIMATORS = {
+    "ff": FFClassifier,
+    "recurrent": FFRecurrentClassifier,
+    "conv": FFConvClassifier,
+}
 TABULAR = {"breast_cancer": load_breast_cancer, "wine": load_wine, "iris": load_iris}
+IMAGE_SHAPES = {"digits": (1, 8, 8), "fashion_mnist": (1, 28, 28)}
+
+
+class BackpropCNN:
+    """FFConvClassifier's blocks (conv 'same', ReLU, 2x2 pooling, batch
+    normalization when it has it) and a linear output layer, trained with
+    backprop: cross-entropy, Adam, the same learning rate, schedule, epochs and
+    batch size (``fashion_mnist.py``'s ``cnn``, any input shape)."""
+
+    def __init__(self, **params):
+        self.ff = FFConvClassifier(**params)  # validates nothing yet: its settings
+        self.random_state = params.get("random_state", 0)
+
+    def fit(self, X, y):
+        from torch import nn
+
+        from skff._training import learning_rate_at
+
+        ff = self.ff
+        c_in, *spatial = ff.input_shape
+        torch.manual_seed(self.random_state)
+        layers = []
+        for c in ff.channels:
+            layers += [nn.Conv2d(c_in, c, ff.kernel_size, padding="same"), nn.ReLU()]
+            if ff.pooling is not None:
+                pool = nn.MaxPool2d if ff.pooling == "max" else nn.AvgPool2d
+                kernel = tuple(2 if s >= 2 else 1 for s in spatial)
+                layers.append(pool(kernel))
+                spatial = [s // k for s, k in zip(spatial, kernel)]
+            if ff.normalization == "batch":
+                layers.append(nn.BatchNorm2d(c, eps=1e-4))
+            c_in = c
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        n_out = c_in * int(np.prod(spatial))
+        self.net_ = nn.Sequential(
+            *layers, nn.Flatten(), nn.Linear(n_out, len(self.classes_))
+        )
+        net = self.net_
+        opt = torch.optim.Adam(net.parameters(), lr=ff.learning_rate_init)
+        X = torch.as_tensor(X, dtype=torch.float32).reshape(-1, *ff.input_shape)
+        y = torch.as_tensor(y_index, dtype=torch.int64)
+        gen = torch.Generator().manual_seed(self.random_state)
+        net.train()
+        for epoch in range(ff.max_iter):
+            lr = learning_rate_at(
+                epoch, ff.max_iter, ff.learning_rate_init, ff.learning_rate
+            )
+            for group in opt.param_groups:
+                group["lr"] = lr
+            order = torch.randperm(len(X), generator=gen)
+            for start in range(0, len(X), ff.batch_size):
+                idx = order[start : start + ff.batch_size]
+                if len(idx) < 2 and ff.normalization == "batch":
+                    continue  # batch normalization needs two rows
+                loss = nn.functional.cross_entropy(net(X[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        net.eval()
+        self.n_iter_ = ff.max_iter
+        return self
+
+    def predict_proba(self, X):
+        X = torch.as_tensor(X, dtype=torch.float32).reshape(-1, *self.ff.input_shape)
+        with torch.no_grad():
+            logits = torch.cat(
+                [self.net_(X[i : i + 1000]) for i in range(0, len(X), 1000)]
+            )
+        return torch.softmax(logits.double(), 1).numpy()
 
 
 def parse_args(argv=None):
@@ -60,7 +140,7 @@ def parse_args(argv=None):
     args.config = args.config or ["ff"]
     for config in args.config:
         try:
-            make(config, 0)  # a malformed config fails before any fit
+            make(config, 0, args.dataset)  # a malformed config fails before any fit
         except (ValueError, TypeError) as exc:
             parser.error(f"--config {config}: {exc}")
     return args
@@ -89,19 +169,27 @@ def splits(args):
         yield X[:n], X[50_000:55_000], y[:n], y[50_000:55_000]
 
 
-def make(config: str, seed: int):
-    """The estimator of ``config`` (see the module docstring)."""
+def make(config: str, seed: int, dataset: str):
+    """The estimator of ``config`` (see the module docstring) for ``dataset``."""
     name, *parts = config.split("+")
     if name == "mlp_es":
         if parts:
             raise ValueError("mlp_es takes no parameters")
         return MLPClassifier((500, 500), early_stopping=True, random_state=seed)
-    if name not in ESTIMATORS:
-        raise ValueError(f"a config starts with mlp_es, ff or recurrent, not {name!r}")
+    if name not in (*ESTIMATORS, "cnn"):
+        raise ValueError(
+            f"a config starts with mlp_es, ff, recurrent, conv or cnn, not {name!r}"
+        )
     params = dict(random_state=seed)
+    if name in ("conv", "cnn"):
+        if dataset not in IMAGE_SHAPES:
+            raise ValueError(f"{name} reads images: digits or fashion_mnist only")
+        params["input_shape"] = IMAGE_SHAPES[dataset]
     for part in parts:
         key, value = part.split("=", 1)
         params[key] = json.loads(value)
+    if name == "cnn":
+        return BackpropCNN(**params)
     return ESTIMATORS[name](**params)
 
 
@@ -114,7 +202,7 @@ def main(argv=None):
         warm_up_torch()
         for i, (X_fit, X_val, y_fit, y_val) in enumerate(splits(args)):
             for config in args.config:
-                clf = make(config, i)
+                clf = make(config, i, args.dataset)
                 _, fit_time = timed(clf.fit, X_fit, y_fit)
                 accuracy, loss, _ = score(clf, X_val, y_val)
                 row = (accuracy, loss, fit_time, clf.n_iter_)
