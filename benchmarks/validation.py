@@ -78,7 +78,7 @@ class BackpropCNN:
                 pool = nn.MaxPool2d if ff.pooling == "max" else nn.AvgPool2d
                 kernel = tuple(2 if s >= 2 else 1 for s in spatial)
                 layers.append(pool(kernel))
-                spatial = [s // k for s, k in zip(spatial, kernel)]
+                spatial = [s // k for s, k in zip(spatial, kernel, strict=True)]
             if ff.normalization == "batch":
                 layers.append(nn.BatchNorm2d(c, eps=1e-4))
             c_in = c

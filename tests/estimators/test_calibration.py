@@ -388,3 +388,18 @@ def test_cross_fitting_with_other_inputs_and_estimators(noisy):
         "softmax",
         "both",
     }
+
+
+def test_conv_classifier_calibrates_by_default(small_digits):
+    """FFConvClassifier's default readout is over-confident without
+    temperatures: calibrate="auto" is its default too (cross-fitted here,
+    300 rows), and the fitted network is the one calibrate=False trains."""
+    from skff import FFConvClassifier
+
+    X_tr, X_te, y_tr, _ = small_digits
+    params = dict(input_shape=(1, 8, 8), channels=(10, 10), max_iter=3, random_state=0)
+    clf = FFConvClassifier(**params).fit(X_tr, y_tr)
+    assert clf.calibrate == "auto" and 0 < clf.temperatures_["both"] <= 1
+    raw = FFConvClassifier(**params, calibrate=False).fit(X_tr, y_tr)
+    assert raw.temperatures_ is None
+    np.testing.assert_array_equal(clf.predict(X_te), raw.predict(X_te))
