@@ -109,30 +109,21 @@ def _demo(args) -> int:
     ff = FFClassifier(
         device=args.device, random_state=args.random_state, verbose=args.verbose
     )
-    t = time.perf_counter()
-    ff.fit(X_tr, y_tr)
-    rows.append(
-        (
-            "FFClassifier (Forward-Forward)",
-            ff.score(X_te, y_te),
-            time.perf_counter() - t,
-            ff.device_,
+
+    def timed(name, est):
+        started = time.perf_counter()
+        est.fit(X_tr, y_tr)
+        seconds = time.perf_counter() - started
+        rows.append(
+            (name, est.score(X_te, y_te), seconds, getattr(est, "device_", "cpu"))
         )
-    )
+
+    timed("FFClassifier (Forward-Forward)", ff)
     mlp = MLPClassifier(
         hidden_layer_sizes=(500, 500), max_iter=300, random_state=args.random_state
     )
     with threadpool_limits(torch.get_num_threads()):
-        t = time.perf_counter()
-        mlp.fit(X_tr, y_tr)
-        rows.append(
-            (
-                "MLPClassifier (backprop)",
-                mlp.score(X_te, y_te),
-                time.perf_counter() - t,
-                "cpu",
-            )
-        )
+        timed("MLPClassifier (backprop)", mlp)
     print(f"\n{'model':<32} {'test accuracy':>13} {'fit time':>9}  device")
     for name, acc, secs, dev in rows:
         print(f"{name:<32} {acc:>13.4f} {secs:>8.1f}s  {dev}")
