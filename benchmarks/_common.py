@@ -103,3 +103,13 @@ def print_provenance(threads: int, started: datetime) -> None:
         f"scikit-learn {sklearn.__version__}, numpy {np.__version__}, "
         f"python {platform.python_version()}"
     )
+
+
+def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -> float:
+    """The rate of ``epoch`` (from 0) under skff's ``learning_rate`` schedule:
+    constant, or with ``"linear"`` constant for the first half of the epochs,
+    then decaying linearly towards zero (the formula skff uses; skff has no
+    public function for it)."""
+    if schedule == "linear" and epoch >= n_epochs // 2:
+        return initial * 2.0 * (n_epochs - epoch) / (n_epochs + 1)
+    return initial

@@ -45,6 +45,7 @@ from datetime import datetime, timezone
 import torch
 from _common import (
     add_param_argument,
+    learning_rate_at,
     markdown_table,
     parse_param,
     print_provenance,
@@ -392,16 +393,6 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
     return rows
 
 
-def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -> float:
-    """The rate of ``epoch`` (from 0) under skff's ``learning_rate`` schedule:
-    constant, or with ``"linear"`` constant for the first half of the epochs,
-    then decaying linearly towards zero (the formula skff uses; skff has no
-    public function for it)."""
-    if schedule == "linear" and epoch >= n_epochs // 2:
-        return initial * 2.0 * (n_epochs - epoch) / (n_epochs + 1)
-    return initial
-
-
 def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
     """A backprop CNN with FFConvClassifier's blocks (conv 'same', ReLU, 2x2
     pooling, batch normalization when FFConvClassifier has it) and a linear
@@ -475,15 +466,17 @@ def results_table(rows: list[dict], split: str) -> str:
     cells = []
     for r in rows:
         loss = r.get("log_loss")
-        cells.append([
-            str(r["model"]),
-            str(r["readout"]),
-            f"{100 * r['accuracy']:.2f}%",
-            "-" if loss is None else f"{loss:.4f}",
-            f"{r['fit_time']:.0f}",
-            str(r["epochs"]),
-            str(r["params"]),
-        ])
+        cells.append(
+            [
+                str(r["model"]),
+                str(r["readout"]),
+                f"{100 * r['accuracy']:.2f}%",
+                "-" if loss is None else f"{loss:.4f}",
+                f"{r['fit_time']:.0f}",
+                str(r["epochs"]),
+                str(r["params"]),
+            ]
+        )
     return markdown_table(header, cells)
 
 

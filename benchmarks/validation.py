@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import print_provenance, score, timed, warm_up_torch
+from _common import learning_rate_at, print_provenance, score, timed, warm_up_torch
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -65,8 +65,6 @@ class BackpropCNN:
 
     def fit(self, X, y):
         from torch import nn
-
-        from skff._training import learning_rate_at
 
         ff = self.ff
         c_in, *spatial = ff.input_shape
