@@ -73,7 +73,13 @@ peer_normalization
         ``sample_weight`` of ``fit``, as in :class:`FFClassifier`: every loss
         of a mini-batch (each block's and the head's) is the weighted mean of
         its rows' losses. ``"balanced"`` weighs each class by ``n_samples /
-        (n_classes * count)`` (not available in ``partial_fit``).
+        (n_classes * count)`` (not available in ``partial_fit``). Batch
+        normalization centres every channel on the weighted batch, so a class
+        prior is learned only through each block's scale and shift: with
+        extreme weights (one class 10^7 times another) on a few rows, the
+        wide default blocks fit the heavy rows one by one and may still
+        predict the light class in its own region; ``normalization="sample"``
+        or narrower blocks follow such weights.
     alpha, learning_rate_init, learning_rate, max_iter, batch_size
         Optimization, as in :class:`FFClassifier` (Adam per block; an int
         ``batch_size``).
