@@ -255,19 +255,27 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         return 1
 
     # -- validation of numeric rows ------------------------------------------------
-    def _check_rows(self, X, y="no_validation", *, reset: bool):
+    def _check_rows(self, X, y="no_validation", *, reset: bool, state=None):
         """``X`` (and ``y`` when passed; None is then an error) validated
         as scikit-learn does (dense float or CSR rows), with magnitudes that
         float32 goodness holds. With ``reset`` (a new fit) nothing is set on
         the estimator: the attributes validation defines
         (``n_features_in_``, ``feature_names_in_``) are returned as a dict
-        for ``fit`` to publish with the rest; else that dict is empty."""
+        for ``fit`` to publish with the rest; else that dict is empty.
+        ``state`` (from :meth:`_fitted_state`) checks the rows against the
+        feature attributes of that snapshot, not the live ones."""
         target = self
-        if reset:  # validate on a stand-in, so that a failed fit changes nothing
+        if reset or state is not None:
+            # validate on a stand-in: a failed fit changes nothing, and a
+            # prediction checks the model it reads even while a refit publishes
             target = object.__new__(type(self))
             target.__dict__.update(
                 {k: v for k, v in self.__dict__.items() if k not in _FEATURE_ATTRIBUTES}
             )
+            if not reset:
+                target.__dict__.update(
+                    {k: state[k] for k in _FEATURE_ATTRIBUTES if k in state}
+                )
         out = validate_data(
             target,
             X,
@@ -283,10 +291,11 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             features = {k: target.__dict__.get(k, _ABSENT) for k in _FEATURE_ATTRIBUTES}
         return out, features
 
-    def _predict_source(self, X, core) -> ArraySource:
-        """The validated rows of ``X`` on ``core``'s device."""
-        X, _ = self._check_rows(X, reset=False)
-        return ArraySource(X, next(core.parameters()).device, stream=True)
+    def _predict_source(self, X, state: dict) -> ArraySource:
+        """The rows of ``X``, validated against the fitted ``state`` (from
+        :meth:`_fitted_state`), on the device of its core."""
+        X, _ = self._check_rows(X, reset=False, state=state)
+        return ArraySource(X, next(state["core_"].parameters()).device, stream=True)
 
     # -- the fit template ----------------------------------------------------------
     def _check_warm_start(self, skip: tuple = ()) -> None:
@@ -320,8 +329,10 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         ``sample_weight``) go to ``_fit_data``. Nothing changes on the
         estimator until training ends: then the fitted attributes are
         published together, so a fit that fails on its input leaves the
-        previous model as it was, and predicting from another thread
-        meanwhile uses the previous model whole.
+        previous model as it was, and predicting from another thread during
+        a new (cold) fit uses the previous model whole. A warm fit trains
+        the published network in place: a prediction meanwhile reads
+        weights partway through training.
         """
         shape = getattr(X, "shape", None)
         two_d = shape is not None and len(shape) == 2
@@ -499,10 +510,12 @@ class BaseFF(PersistenceMixin, BaseEstimator):
             "device_": str(device),
             "core_": core,
         }
-        for name in [k for k, v in state.items() if v is _ABSENT]:
-            del state[name]
-            self.__dict__.pop(name, None)
-        self.__dict__.update(state)
+        absent = {k for k, v in state.items() if v is _ABSENT}
+        # one assignment: a reader sees the old state or the new one, whole
+        self.__dict__ = {
+            **{k: v for k, v in self.__dict__.items() if k not in absent},
+            **{k: v for k, v in state.items() if k not in absent},
+        }
 
     # -- prediction ----------------------------------------------------------------
     def __sklearn_is_fitted__(self) -> bool:
@@ -514,10 +527,12 @@ class BaseFF(PersistenceMixin, BaseEstimator):
         self._validate_params()
 
     def _fitted_state(self, *names: str) -> dict:
-        """The named fitted attributes, read together (``fit`` publishes them
-        in one step), after :meth:`_check_fitted`."""
+        """The named fitted attributes and those of the features
+        (``n_features_in_``, ``feature_names_in_``), read together (``fit``
+        publishes them in one step), after :meth:`_check_fitted`."""
         self._check_fitted()
         state = self.__dict__.copy()
+        names = (*names, *(k for k in _FEATURE_ATTRIBUTES if k in state))
         return {name: state[name] for name in names}
 
     def _check_loaded_core(self, core) -> None:
@@ -528,9 +543,6 @@ class BaseFF(PersistenceMixin, BaseEstimator):
                 f"The saved {type(self).__name__} has n_features_in_={n_features} "
                 f"but its network reads {core.n_features} features."
             )
-
-    def _core_device(self) -> torch.device:
-        return next(self.core_.parameters()).device
 
     def _row_elements(self, core) -> int:
         """Activations held for one row when predicting."""

@@ -342,7 +342,7 @@ class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, Ba
         (a refit in another thread publishes a new one meanwhile)."""
         fitted = self._fitted_state("core_", "classes_", "temperatures_")
         core = fitted["core_"]
-        source = self._predict_source(X, core)
+        source = self._predict_source(X, fitted)
         logp = self._log_proba(core, source, fitted["temperatures_"])
         return logp, fitted["classes_"]
 

@@ -281,8 +281,9 @@ peer_normalization
             or its goodness with each label in the input (``"input"``);
             ``classes_[scores[b].argmax(axis=1)]`` is block ``b``'s prediction.
         """
-        core = self._fitted_state("core_")["core_"]
-        source = self._predict_source(X, core)
+        fitted = self._fitted_state("core_")
+        core = fitted["core_"]
+        source = self._predict_source(X, fitted)
         out = self._map_rows(
             core,
             source,

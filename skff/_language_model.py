@@ -267,11 +267,17 @@ class FFLanguageModel(
         return tags
 
     # -- text to ids -------------------------------------------------------------------
-    @property
-    def _context(self) -> int:
-        """The context size of the fitted network (not the parameter, which
-        may have been changed since)."""
-        return self.core_.n_features // self.core_.n_classes
+    def _snapshot(self) -> dict:
+        """The fitted network, classes and temperatures, read together (a
+        refit in another thread publishes a new model meanwhile), with the
+        context size of that network (not the parameter, which may have
+        changed since) and its vocabulary."""
+        state = self._fitted_state("core_", "classes_", "temperatures_")
+        core = state["core_"]
+        state["context"] = core.n_features // core.n_classes
+        state["vocabulary"] = CharVocabulary(state["classes_"])
+        state["device"] = next(core.parameters()).device
+        return state
 
     def _prepare(self, docs: list) -> list:
         return [d.lower() for d in docs] if self.lowercase else docs
@@ -368,9 +374,6 @@ class FFLanguageModel(
             )
 
     # -- scoring -----------------------------------------------------------------------
-    def _vocabulary(self) -> CharVocabulary:
-        return CharVocabulary(self.classes_)
-
     def predict_log_proba_sequence(self, X: Iterable[str]) -> list:
         """Log-probabilities of every predicted character of each document.
 
@@ -389,24 +392,27 @@ class FFLanguageModel(
             character at position ``context_size + i``, columns in the order
             of ``classes_``.
         """
-        self._check_fitted()
+        return self._sequence_log_proba(self._snapshot(), X)[1]
+
+    def _sequence_log_proba(self, state: dict, X) -> tuple:
+        """The prepared documents of ``X`` and the log-probabilities of
+        their predicted characters under the fitted ``state``."""
         docs = self._prepare(_check_documents(X))
-        vocabulary, k = self._vocabulary(), self._context
+        vocabulary, k = state["vocabulary"], state["context"]
         ids, positions = self._windows(docs, vocabulary, k)
         source = ContextSource(
-            ids, np.concatenate(positions), k, len(vocabulary), self._core_device()
+            ids, np.concatenate(positions), k, len(vocabulary), state["device"]
         )
-        fitted = self._fitted_state("core_", "temperatures_")
-        logp = self._log_proba(fitted["core_"], source, fitted["temperatures_"])
-        return np.split(logp, np.cumsum([len(p) for p in positions])[:-1])
+        logp = self._log_proba(state["core_"], source, state["temperatures_"])
+        return docs, np.split(logp, np.cumsum([len(p) for p in positions])[:-1])
 
     def _char_log_likelihoods(self, X) -> list:
         """Per document, the log-probability of each predicted character."""
-        docs = _check_documents(X)
-        logps = self.predict_log_proba_sequence(docs)
-        vocabulary, k = self._vocabulary(), self._context
+        state = self._snapshot()
+        docs, logps = self._sequence_log_proba(state, X)
+        vocabulary, k = state["vocabulary"], state["context"]
         out = []
-        for doc, logp in zip(self._prepare(docs), logps, strict=True):
+        for doc, logp in zip(docs, logps, strict=True):
             targets = vocabulary.encode(doc)[k:]
             out.append(logp[np.arange(len(targets)), targets])
         return out
@@ -462,10 +468,11 @@ class FFLanguageModel(
         return float(np.exp(-self.score(X)))
 
     # -- next character ----------------------------------------------------------------
-    def _last_contexts(self, X):
-        self._check_fitted()
+    def _next_log_proba(self, state: dict, X) -> np.ndarray:
+        """Log-probabilities of the character after each string of ``X``
+        under the fitted ``state``."""
         docs = self._prepare(_check_documents(X))
-        k = self._context
+        k = state["context"]
         for i, doc in enumerate(docs):
             if len(doc) < k:
                 raise ValueError(
@@ -473,10 +480,13 @@ class FFLanguageModel(
                     f"character needs at least context_size={k}."
                 )
         # each context followed by a placeholder slot for the character to predict
-        encode = self._vocabulary().encode
+        encode = state["vocabulary"].encode
         ids = np.concatenate([np.append(encode(d[-k:]), 0) for d in docs])
         positions = np.arange(1, len(docs) + 1) * (k + 1) - 1
-        return ids, positions
+        source = ContextSource(
+            ids, positions, k, len(state["classes_"]), state["device"]
+        )
+        return self._log_proba(state["core_"], source, state["temperatures_"])
 
     def predict_log_proba(self, X: Iterable[str]) -> np.ndarray:
         """Log-probabilities of the character that follows each string.
@@ -492,12 +502,7 @@ class FFLanguageModel(
         log_proba : ndarray of shape (n_strings, n_classes)
             Columns in the order of ``classes_``.
         """
-        ids, pos = self._last_contexts(X)
-        source = ContextSource(
-            ids, pos, self._context, len(self.classes_), self._core_device()
-        )
-        fitted = self._fitted_state("core_", "temperatures_")
-        return self._log_proba(fitted["core_"], source, fitted["temperatures_"])
+        return self._next_log_proba(self._snapshot(), X)
 
     def predict_proba(self, X: Iterable[str]) -> np.ndarray:
         """Distribution of the character that follows each string.
@@ -527,8 +532,9 @@ class FFLanguageModel(
         chars : ndarray of str of shape (n_strings,)
             One character per prompt.
         """
-        logp = self.predict_log_proba(X)
-        return self.classes_[np.argmax(logp, axis=1)]
+        state = self._snapshot()
+        logp = self._next_log_proba(state, X)
+        return state["classes_"][np.argmax(logp, axis=1)]
 
     def generate(
         self,
@@ -558,7 +564,7 @@ class FFLanguageModel(
         text : str
             ``prompt`` followed by the generated characters.
         """
-        self._check_fitted()
+        state = self._snapshot()
         if not isinstance(prompt, str):
             raise TypeError(f"prompt must be a string, got {type(prompt).__name__}.")
         if (
@@ -579,13 +585,13 @@ class FFLanguageModel(
                 f"temperature must be a finite number >= 0, got {temperature!r}."
             )
         rng = check_random_state(random_state)
-        k = self._context
+        k = state["context"]
         # a prompt shorter than the context is padded on the left with the
         # unknown character, which stands for anything outside the vocabulary
         text = self._prepare([prompt])[0].rjust(k, UNKNOWN)
         out = []
         for _ in range(n_chars):
-            logp = self.predict_log_proba([text[-k:]])[0]
+            logp = self._next_log_proba(state, [text[-k:]])[0]
             if temperature == 0:
                 i = int(np.argmax(logp))
             else:
@@ -594,6 +600,6 @@ class FFLanguageModel(
                 with np.errstate(over="ignore"):  # -inf: never drawn
                     p = np.exp(log_softmax((logp - logp.max()) / temperature))
                 i = int(rng.choice(len(p), p=p / p.sum()))
-            out.append(self.classes_[i])
+            out.append(state["classes_"][i])
             text = text[-k:] + out[-1]
         return prompt + "".join(out)

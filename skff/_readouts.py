@@ -183,8 +183,8 @@ class ReadoutMixin:
     def _cross_fit_one(self, folds, train, scored, fitted, seed, device):
         """Train a new network on the rows ``train`` of ``folds`` and return
         its readout parts (:meth:`_readout_parts`) of the rows ``scored``."""
+        core = self._new_core(fitted, seed, device, len(train))
         source = ArraySource(folds.X[train], device)
-        core = self._new_core(fitted, seed, device, len(source))
         self._ready_to_train(core, reset=True)
         weights = None if folds.weights is None else folds.weights[train]
         _training.run_epochs(

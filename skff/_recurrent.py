@@ -416,8 +416,9 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         >>> bool(np.all(clf.classes_[scores.argmax(axis=1)] == clf.predict(X[:5] / 16)))
         True
         """
-        core = self._fitted_state("core_")["core_"]
-        source = self._predict_source(X, core)
+        fitted = self._fitted_state("core_", "classes_")
+        core = fitted["core_"]
+        source = self._predict_source(X, fitted)
         device = next(core.parameters()).device
         if y is not None:
             y = np.asarray(y)
@@ -426,7 +427,7 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
                     f"y must have shape ({len(source)},), one label per sample; "
                     f"got {y.shape}."
                 )
-            y_enc = torch.as_tensor(self._encode_labels(y, self.classes_))
+            y_enc = torch.as_tensor(self._encode_labels(y, fitted["classes_"]))
         rows = self._chunk_rows(sum(core.hidden_sizes))
         out = []
         with torch.inference_mode():

@@ -380,8 +380,9 @@ class FFTransformer(
             of ``output_layers``, concatenated,
             in the dtype of ``X`` (float32 or float64).
         """
-        core = self._fitted_state("core_")["core_"]
-        X, _ = self._check_rows(X, reset=False)
+        fitted = self._fitted_state("core_")
+        core = fitted["core_"]
+        X, _ = self._check_rows(X, reset=False, state=fitted)
         dtype = X.dtype
         source = ArraySource(X, next(core.parameters()).device, stream=True)
         out = self._map_rows(
@@ -403,8 +404,9 @@ class FFTransformer(
         scores : ndarray of shape (n_samples,)
             Summed goodness of each row.
         """
-        core = self._fitted_state("core_")["core_"]
-        source = self._predict_source(X, core)
+        fitted = self._fitted_state("core_")
+        core = fitted["core_"]
+        source = self._predict_source(X, fitted)
         out = self._map_rows(
             core, source, lambda xb, n_valid: core.score(xb).float().cpu().numpy()
         )

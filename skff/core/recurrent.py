@@ -126,8 +126,9 @@ class RecurrentFFNet(LocalTrainingCore):
         set, the first layer reads one more input, ``log(rms(x) /
         input_scale)`` (0 with ``normalize_input=False``): the length of a row,
         which the normalization removes, still reaches the net. ``None``
-        (networks saved by skff 0.1.0) builds the earlier net, without that
-        input.
+        (networks saved by skff 0.1.0) builds the earlier net's layers,
+        without that input, to load their saved weights (its initial weights
+        are drawn as the current net's).
     seed : int
         Seed of the initial weights.
     """

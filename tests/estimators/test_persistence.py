@@ -98,7 +98,7 @@ def test_cuda_trained_pickle_loads_on_cpu(fitted):
         loaded = pickle.loads(buf.getvalue())
     _assert_same_model(spec, loaded, est, X)
     np.testing.assert_array_equal(spec.outputs(est_cuda, X), spec.outputs(est, X))
-    assert loaded._core_device().type == "cpu"
+    assert next(loaded.core_.parameters()).device.type == "cpu"
 
 
 def test_model_recorded_on_cuda_predicts_on_cpu(fitted):

@@ -363,3 +363,28 @@ def test_prediction_holds_little_beyond_its_result(spec):
         tracemalloc.stop()
     # predict_proba also holds the log-probabilities it exponentiates
     assert peak < 2.2 * out.nbytes + (4 << 20), (peak, out.nbytes)
+
+
+@each_estimator("arrays")
+def test_prediction_reads_one_model_while_a_refit_publishes(spec, monkeypatch):
+    """A refit in another thread that publishes between a prediction's read
+    of the model and its check of the rows: the rows are checked against the
+    model that predicts, not the new one (here on 32 features)."""
+    est = spec.fit()
+    X, y, X_test = spec.data()
+    before = spec.outputs(est)
+    refit = spec.fit(
+        X=np.ascontiguousarray(X[:, :32]),
+        y=y,
+        est=spec.make(
+            **({"input_shape": (1, 4, 8)} if "input_shape" in spec.fast else {})
+        ),
+    )
+    check_rows = type(est)._check_rows
+
+    def publish_first(self, *args, **kwargs):
+        self.__dict__ = dict(refit.__dict__)  # the refit publishes now
+        return check_rows(self, *args, **kwargs)
+
+    monkeypatch.setattr(type(est), "_check_rows", publish_first)
+    np.testing.assert_array_equal(spec.outputs(est, X_test), before)
