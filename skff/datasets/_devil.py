@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import gzip
 import os
 import re
-import zlib
 from pathlib import Path
 
-from ._common import _normalize_newlines
+from ._common import _normalize_newlines, _read_maybe_gzipped
 
 _DEVIL_DEFAULT_PATH = "/usr/share/dictd/devil.dict.dz"
 _DICTD_B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
@@ -147,14 +145,8 @@ def load_devils_dictionary(*, path: str | os.PathLike[str] | None = None) -> str
             f"(it provides {_DEVIL_DEFAULT_PATH}), or pass path= to a copy of "
             "devil.dict.dz."
         )
-    try:
-        if data_path.suffix == ".dz" or data_path.name.endswith(".gz"):
-            with gzip.open(data_path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = data_path.read_bytes()
-    except (OSError, EOFError, zlib.error) as exc:
-        raise ValueError(f"{data_path}: not a readable dictzip file ({exc})") from exc
+    gzipped = data_path.suffix == ".dz" or data_path.name.endswith(".gz")
+    raw = _read_maybe_gzipped(data_path, gzipped, "dictzip file")
 
     name = data_path.name
     for suffix in (".dict.dz", ".dict", ".dz"):

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import gzip
 import math
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
+
+from ._common import _read_maybe_gzipped
 
 #: Class names of Fashion-MNIST, indexed by label.
 FASHION_MNIST_CLASSES: tuple[str, ...] = (
@@ -86,15 +86,7 @@ def _resolve_idx_file(directory: Path, gz_name: str) -> Path | None:
 
 def _read_idx(path: Path) -> np.ndarray:
     """Parse one IDX file (gzip-compressed if its name ends in ``.gz``)."""
-    try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as fh:
-                raw = fh.read()
-        else:
-            raw = path.read_bytes()
-    except (OSError, EOFError, zlib.error) as exc:
-        # gzip.BadGzipFile is an OSError; a truncated stream raises EOFError.
-        raise ValueError(f"{path}: not a readable gzip/IDX file ({exc})") from exc
+    raw = _read_maybe_gzipped(path, path.suffix == ".gz", "gzip/IDX file")
 
     if len(raw) < 4:
         raise ValueError(f"{path}: file too short for an IDX header")
