@@ -438,14 +438,19 @@ def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
     net.eval()
     with torch.no_grad():
         Xt = torch.as_tensor(X_test, dtype=torch.float32).reshape(-1, 1, 28, 28)
-        pred = torch.cat(
-            [net(Xt[i : i + 1000]).argmax(1) for i in range(0, len(Xt), 1000)]
-        )
-    acc = float((pred.numpy() == y_test).mean())
+        logp = torch.cat(
+            [
+                torch.log_softmax(net(Xt[i : i + 1000]).double(), 1)
+                for i in range(0, len(Xt), 1000)
+            ]
+        ).numpy()
+    acc = float((logp.argmax(1) == y_test).mean())
+    loss = float(-logp[np.arange(len(y_test)), y_test].mean())
     n = sum(p.numel() for p in net.parameters())
     print(
         f"backprop CNN fit: {fit_time:.1f} s, {ff.max_iter} epochs, "
-        f"{fit_time / ff.max_iter:.1f} s/epoch; accuracy {acc:.4f}",
+        f"{fit_time / ff.max_iter:.1f} s/epoch; accuracy {acc:.4f}, "
+        f"log-loss {loss:.4f}",
         flush=True,
     )
     return [
@@ -453,6 +458,7 @@ def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
             model=f"backprop CNN {tuple(ff.channels)}",
             readout="-",
             accuracy=acc,
+            log_loss=loss,
             fit_time=fit_time,
             epochs=ff.max_iter,
             params=f"{n:,}",
