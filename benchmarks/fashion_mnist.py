@@ -42,6 +42,7 @@ from __future__ import annotations
 import argparse
 from datetime import datetime, timezone
 
+import numpy as np
 import torch
 from _common import (
     add_param_argument,
