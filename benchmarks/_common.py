@@ -86,6 +86,20 @@ def score(clf, X_test, y_test) -> tuple[float, float, float]:
     return acc, log_loss(y_test, proba, labels=clf.classes_), predict_time
 
 
+def fit_and_score(clf, X_train, y_train, X_test, y_test) -> dict:
+    """Fit ``clf`` and score it (:func:`score`): accuracy, log-loss, fit and
+    predict times and the epochs it trained."""
+    _, fit_time = timed(clf.fit, X_train, y_train)
+    accuracy, loss, predict_time = score(clf, X_test, y_test)
+    return dict(
+        accuracy=accuracy,
+        log_loss=loss,
+        fit_time=fit_time,
+        predict_time=predict_time,
+        epochs=clf.n_iter_,
+    )
+
+
 def print_provenance(threads: int, started: datetime) -> None:
     """The command line, thread count, machine and library versions of a run."""
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])

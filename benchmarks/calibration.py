@@ -24,9 +24,8 @@ import numpy as np
 import torch
 from _common import (
     add_param_argument,
+    fit_and_score,
     print_provenance,
-    score,
-    timed,
     warm_up_torch,
 )
 from sklearn.datasets import load_breast_cancer, load_digits
@@ -118,15 +117,7 @@ def main(argv=None):
         warm_up_torch()
         for fold, (X_train, X_test, y_train, y_test) in enumerate(splits(args)):
             for name, clf in models(args).items():
-                _, fit_time = timed(clf.fit, X_train, y_train)
-                accuracy, loss, predict_time = score(clf, X_test, y_test)
-                row = dict(
-                    accuracy=accuracy,
-                    log_loss=loss,
-                    fit_time=fit_time,
-                    predict_time=predict_time,
-                    epochs=clf.n_iter_,
-                )
+                row = fit_and_score(clf, X_train, y_train, X_test, y_test)
                 print(f"fold {fold} {name}: {row}", flush=True)
                 for key, value in row.items():
                     results.setdefault(name, {}).setdefault(key, []).append(value)

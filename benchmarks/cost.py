@@ -31,7 +31,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import markdown_table, print_provenance, score, timed, warm_up_torch
+from _common import fit_and_score, markdown_table, print_provenance, warm_up_torch
 from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -113,15 +113,7 @@ def main(argv=None):
             n_rows[label] = len(X_tr)
             for name in MODELS:
                 clf = make(name, args.random_state)
-                _, fit_time = timed(clf.fit, X_tr, y_tr)
-                accuracy, loss, predict_time = score(clf, X_val, y_val)
-                row = dict(
-                    accuracy=accuracy,
-                    log_loss=loss,
-                    fit_time=fit_time,
-                    predict_time=predict_time,
-                    epochs=clf.n_iter_,
-                )
+                row = fit_and_score(clf, X_tr, y_tr, X_val, y_val)
                 print(f"{label} {name}: {row}", flush=True)
                 results.setdefault((label, name), []).append(row)
     mean = {

@@ -51,8 +51,7 @@ def main() -> None:
     )
     print(f"command: {' '.join([sys.executable, *sys.argv])}")
     print(
-        f"cpu: {cpu_name()}, {os.cpu_count()} "
-        f"logical cores; torch {torch.__version__}"
+        f"cpu: {cpu_name()}, {os.cpu_count()} logical cores; torch {torch.__version__}"
     )
     print(
         f"grid: {grid}, cv=3, {len(seq.cv_results_['params']) * 3} fits of "

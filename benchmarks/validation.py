@@ -34,7 +34,7 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import learning_rate_at, print_provenance, score, timed, warm_up_torch
+from _common import fit_and_score, learning_rate_at, print_provenance, warm_up_torch
 from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
@@ -201,9 +201,8 @@ def main(argv=None):
         for i, (X_fit, X_val, y_fit, y_val) in enumerate(splits(args)):
             for config in args.config:
                 clf = make(config, i, args.dataset)
-                _, fit_time = timed(clf.fit, X_fit, y_fit)
-                accuracy, loss, _ = score(clf, X_val, y_val)
-                row = (accuracy, loss, fit_time, clf.n_iter_)
+                r = fit_and_score(clf, X_fit, y_fit, X_val, y_val)
+                row = (r["accuracy"], r["log_loss"], r["fit_time"], r["epochs"])
                 print(f"split {i} {config}: {row}", flush=True)
                 results.setdefault(config, []).append(row)
     where = f" (first {args.n_train} images)" if args.dataset == "fashion_mnist" else ""
