@@ -18,6 +18,7 @@ import torch
 from sklearn.metrics import log_loss
 
 import skff
+from skff import FFConvClassifier
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -127,3 +128,75 @@ def learning_rate_at(epoch: int, n_epochs: int, initial: float, schedule: str) -
     if schedule == "linear" and epoch >= n_epochs // 2:
         return initial * 2.0 * (n_epochs - epoch) / (n_epochs + 1)
     return initial
+
+
+class BackpropCNN:
+    """FFConvClassifier's blocks (conv 'same', ReLU, 2x2 pooling, batch
+    normalization when it has it) and a linear output layer, trained with
+    backprop: cross-entropy, Adam, the same learning rate, schedule, epochs and
+    batch size: the twin of ``fashion_mnist.py`` and ``validation.py``, for
+    any input shape."""
+
+    def __init__(self, **params):
+        self.ff = FFConvClassifier(**params)  # validates nothing yet: its settings
+        self.random_state = params.get("random_state", 0)
+
+    def fit(self, X, y):
+        from torch import nn
+
+        ff = self.ff
+        c_in, *spatial = ff.input_shape
+        torch.manual_seed(self.random_state)
+        layers = []
+        for c in ff.channels:
+            layers += [nn.Conv2d(c_in, c, ff.kernel_size, padding="same"), nn.ReLU()]
+            if ff.pooling is not None:
+                pool = nn.MaxPool2d if ff.pooling == "max" else nn.AvgPool2d
+                kernel = tuple(2 if s >= 2 else 1 for s in spatial)
+                layers.append(pool(kernel))
+                spatial = [s // k for s, k in zip(spatial, kernel, strict=True)]
+            if ff.normalization == "batch":
+                layers.append(nn.BatchNorm2d(c, eps=1e-4))
+            c_in = c
+        self.classes_, y_index = np.unique(y, return_inverse=True)
+        n_out = c_in * int(np.prod(spatial))
+        self.net_ = nn.Sequential(
+            *layers, nn.Flatten(), nn.Linear(n_out, len(self.classes_))
+        )
+        net = self.net_
+        opt = torch.optim.Adam(net.parameters(), lr=ff.learning_rate_init)
+        X = torch.as_tensor(X, dtype=torch.float32).reshape(-1, *ff.input_shape)
+        y = torch.as_tensor(y_index, dtype=torch.int64)
+        gen = torch.Generator().manual_seed(self.random_state)
+        net.train()
+        for epoch in range(ff.max_iter):
+            lr = learning_rate_at(
+                epoch, ff.max_iter, ff.learning_rate_init, ff.learning_rate
+            )
+            for group in opt.param_groups:
+                group["lr"] = lr
+            order = torch.randperm(len(X), generator=gen)
+            for start in range(0, len(X), ff.batch_size):
+                idx = order[start : start + ff.batch_size]
+                if len(idx) < 2 and ff.normalization == "batch":
+                    continue  # batch normalization needs two rows
+                loss = nn.functional.cross_entropy(net(X[idx]), y[idx])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
+        net.eval()
+        self.n_iter_ = ff.max_iter
+        return self
+
+    def _logits(self, X):
+        X = torch.as_tensor(X, dtype=torch.float32).reshape(-1, *self.ff.input_shape)
+        with torch.no_grad():
+            return torch.cat(
+                [self.net_(X[i : i + 1000]) for i in range(0, len(X), 1000)]
+            ).double()
+
+    def predict_proba(self, X):
+        return torch.softmax(self._logits(X), 1).numpy()
+
+    def predict_log_proba(self, X):
+        return torch.log_softmax(self._logits(X), 1).numpy()

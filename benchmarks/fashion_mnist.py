@@ -45,8 +45,8 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 from _common import (
+    BackpropCNN,
     add_param_argument,
-    learning_rate_at,
     markdown_table,
     parse_param,
     print_provenance,
@@ -395,59 +395,18 @@ def run_conv(args, X_train, X_test, y_train, y_test) -> list[dict]:
 
 
 def run_cnn(args, X_train, X_test, y_train, y_test) -> list[dict]:
-    """A backprop CNN with FFConvClassifier's blocks (conv 'same', ReLU, 2x2
-    pooling, batch normalization when FFConvClassifier has it) and a linear
-    output layer: cross-entropy, Adam, the same learning rate, linear
-    schedule, epochs and batch size."""
-    from torch import nn
-
-    ff = FFConvClassifier(**conv_params(args))
-    torch.manual_seed(args.random_state)
-    layers, c_in, size = [], 1, 28
-    for c in ff.channels:
-        layers += [nn.Conv2d(c_in, c, ff.kernel_size, padding="same"), nn.ReLU()]
-        if size >= 2 and ff.pooling is not None:
-            layers.append(nn.MaxPool2d(2) if ff.pooling == "max" else nn.AvgPool2d(2))
-            size //= 2
-        if ff.normalization == "batch":
-            layers.append(nn.BatchNorm2d(c, eps=1e-4))
-        c_in = c
-    n_classes = len(set(y_train.tolist()))
-    net = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c_in * size * size, n_classes))
-    opt = torch.optim.Adam(net.parameters(), lr=ff.learning_rate_init)
-    X = torch.as_tensor(X_train, dtype=torch.float32).reshape(-1, 1, 28, 28)
-    y = torch.as_tensor(y_train, dtype=torch.int64)
-    gen = torch.Generator().manual_seed(args.random_state)
-
-    def fit():
-        for epoch in range(ff.max_iter):
-            lr = learning_rate_at(
-                epoch, ff.max_iter, ff.learning_rate_init, ff.learning_rate
-            )
-            for group in opt.param_groups:
-                group["lr"] = lr
-            order = torch.randperm(len(X), generator=gen)
-            for start in range(0, len(X), ff.batch_size):
-                idx = order[start : start + ff.batch_size]
-                loss = nn.functional.cross_entropy(net(X[idx]), y[idx])
-                opt.zero_grad()
-                loss.backward()
-                opt.step()
-
-    net.train()
-    _, fit_time = timed(fit)
-    net.eval()
-    with torch.no_grad():
-        Xt = torch.as_tensor(X_test, dtype=torch.float32).reshape(-1, 1, 28, 28)
-        logp = torch.cat(
-            [
-                torch.log_softmax(net(Xt[i : i + 1000]).double(), 1)
-                for i in range(0, len(Xt), 1000)
-            ]
-        ).numpy()
-    acc = float((logp.argmax(1) == y_test).mean())
-    loss = float(-logp[np.arange(len(y_test)), y_test].mean())
-    n = sum(p.numel() for p in net.parameters())
+    """The backprop twin of FFConvClassifier (:class:`_common.BackpropCNN`:
+    its blocks and a linear output layer; cross-entropy, Adam, the same
+    learning rate, schedule, epochs and batch size)."""
+    cnn = BackpropCNN(**conv_params(args))
+    _, fit_time = timed(cnn.fit, X_train, y_train)
+    logp = cnn.predict_log_proba(X_test)
+    acc = float((cnn.classes_[logp.argmax(1)] == y_test).mean())
+    loss = float(
+        -logp[np.arange(len(y_test)), np.searchsorted(cnn.classes_, y_test)].mean()
+    )
+    ff = cnn.ff
+    n = sum(p.numel() for p in cnn.net_.parameters())
     print(
         f"backprop CNN fit: {fit_time:.1f} s, {ff.max_iter} epochs, "
         f"{fit_time / ff.max_iter:.1f} s/epoch; accuracy {acc:.4f}, "
