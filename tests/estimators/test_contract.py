@@ -6,6 +6,7 @@ generate)."""
 import pytest
 from conftest import SPECS
 from sklearn.utils.estimator_checks import (
+    check_class_weight_classifiers,
     check_do_not_raise_errors_in_init_or_set_params,
     check_estimator_cloneable,
     check_estimator_repr,
@@ -158,3 +159,33 @@ def test_data_free_sklearn_checks(check):
 def test_every_parameter_has_exactly_one_constraint(name):
     cls = SPECS[name].cls
     assert set(cls._parameter_constraints) == set(cls().get_params())
+
+
+# The class-weight check at the classifiers' full default widths (the suites
+# above narrow the layers). FFConvClassifier's default blocks end in batch
+# normalization, which centres every channel on the weighted batch: with the
+# check's weights (1000 against 0.0001 on 50 rows, 1000 epochs) the wide blocks
+# fit the heavy rows one by one and predict the light classes in their own
+# regions (class 0 on 48% and 32% of the test rows at random_state=0; the check
+# asks for 87%). Per-class biases on the class goodness and batch statistics
+# that ignore the weights did not pass either (benchmarks/README.md, issue 29);
+# narrower blocks and normalization="sample" do (the suite above). Strict: the
+# test fails once the default passes.
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        FFClassifier(device="cpu"),
+        FFRecurrentClassifier(device="cpu"),
+        pytest.param(
+            FFConvClassifier(device="cpu"),
+            marks=pytest.mark.xfail(
+                strict=True,
+                reason="batch-normalized wide blocks follow extreme class "
+                "weights only on the heavy rows",
+            ),
+        ),
+    ],
+    ids=lambda e: type(e).__name__,
+)
+def test_class_weight_check_at_full_default_width(estimator):
+    check_class_weight_classifiers(type(estimator).__name__, estimator)
