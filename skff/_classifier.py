@@ -130,11 +130,11 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         2,000 fewer rows and its predictions can differ from
         ``calibrate=False``'s, which trains on every row. From 200 to
         9,999 rows every row trains the network and the temperatures are
-        *cross-fitted*: two more networks, each trained on half of the rows
-        with the fit's settings (an ``"auto"`` batch size and epoch count
-        follow the half's rows), score the other half (about twice the fit
-        time); the returned network is then the one ``calibrate=False``
-        trains, with the same predictions. The temperatures' effect on the
+        *cross-fitted*: one more network, trained on a stratified half of
+        the rows with the fit's settings and its batch size and epochs
+        (half the fit's optimizer steps), scores the other half (about
+        1.5 times the fit time); the returned network is then the one
+        ``calibrate=False`` trains, with the same predictions. The temperatures' effect on the
         log-loss is on :doc:`/benchmarks`. Below 200
         rows, on a warm refit (the halves would stand for a fresh network,
         not the continued one), when a split can't give every class rows
@@ -193,8 +193,8 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         (0, 1] on the readout's log-probabilities that minimizes their
         log-loss on rows the network did not train on, the held-out rows
         (``early_stopping=True``, or ``calibrate``) or, when
-        ``calibrate="auto"`` cross-fits, every training row scored by the
-        network trained on the other half. It softens the probabilities
+        ``calibrate="auto"`` cross-fits, the half of the training rows
+        scored by the network trained on the other half. It softens the probabilities
         and never changes the predicted class (held-out rows, though, do
         not train the network: see ``calibrate``). With early stopping the
         held-out rows also chose the epoch kept, which pulls the

@@ -278,10 +278,12 @@ class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, Ba
         )
 
     #: ``calibrate="auto"`` below ``_CALIBRATION_ROWS`` rows: the folds of
-    #: cross-fitting, and the fewest rows it needs (networks trained on
-    #: halves of fewer rows are so much worse than the full one that their
-    #: temperatures over-soften)
-    _CROSS_FIT_FOLDS, _CROSS_FIT_MIN_ROWS = 2, 200
+    #: cross-fitting, how many of them are scored (by a network each, trained
+    #: on the other rows; one half scores almost as well as both: the
+    #: benchmarks' history), and the fewest rows it needs (networks trained
+    #: on halves of fewer rows are so much worse than the full one that
+    #: their temperatures over-soften)
+    _CROSS_FIT_FOLDS, _CROSS_FIT_NETWORKS, _CROSS_FIT_MIN_ROWS = 2, 1, 200
 
     def _cross_fit_folds(self, X, y_enc, weights, seed):
         """Stratified folds of the training rows for cross-fitting the
@@ -295,6 +297,7 @@ class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, Ba
             return None
         splitter = StratifiedKFold(k, shuffle=True, random_state=seed % 2**32)
         folds = list(splitter.split(np.zeros((len(y_enc), 1)), y_enc))
+        folds = folds[: self._CROSS_FIT_NETWORKS]
         if weights is not None:
             for train, _ in folds:
                 if len(np.unique(y_enc[train][weights[train] > 0])) < 2:

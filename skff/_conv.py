@@ -94,8 +94,8 @@ peer_normalization
         over-confident; with them its log-loss is near or below that of a
         backprop CNN of the same blocks, at the same accuracy (the
         measurements are in the benchmarks' history). Small sets then
-        train two more half-size networks (about twice the fit time);
-        ``calibrate=False`` skips that.
+        train one more network on half of the rows (about 1.5 times the
+        fit time); ``calibrate=False`` skips that.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
 
@@ -119,7 +119,7 @@ peer_normalization
         As in :class:`FFClassifier`: the temperature of the chosen
         ``readout`` (of all three when it is ``"both"``), fitted on rows
         the network did not train on (held out, or scored by the
-        cross-fitted networks). None when the last fit fitted none.
+        cross-fitted network). None when the last fit fitted none.
     core_ : skff.core.ConvStackNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

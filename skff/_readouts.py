@@ -64,8 +64,8 @@ def _numpy(values) -> np.ndarray:
 class CrossFitFolds:
     """Folds that cross-fit the readout temperatures: the training rows
     ``X`` (not copied), their int64 labels ``y`` and float ``weights`` (or
-    None), and ``folds``, pairs of row indices ``(train, scored)`` that
-    score every row once, by a network trained without it."""
+    None), and ``folds``, pairs of row indices ``(train, scored)``: a
+    network trains on the rows ``train`` and scores the rows ``scored``."""
 
     X: Any
     y: np.ndarray
@@ -84,6 +84,11 @@ class ReadoutMixin:
     #: ``calibrate="auto"`` holds out rows from this many training rows on;
     #: without early stopping it holds out at most ``_CALIBRATION_HELD_OUT``
     _CALIBRATION_ROWS, _CALIBRATION_HELD_OUT = 10_000, 2_000
+
+    #: cross-fitting: a fold's network trains with the main fit's batch rows
+    #: and epochs (True: on half the rows, half the main's steps) or with
+    #: those of a fit on its own rows (False: as many steps as the main's)
+    _CROSS_FIT_MAIN_SCHEDULE = True
 
     _fitted_defaults = {"temperatures_": None}  # models saved before them
     _after_training_defaults = {"temperatures_": None}
@@ -115,7 +120,7 @@ class ReadoutMixin:
     # -- temperatures --------------------------------------------------------------
     def _after_training(self, core, data, fitted, seed, device, warm) -> dict:
         """The temperatures of held-out rows (early stopping's, or those
-        ``calibrate`` holds out), or of cross-fitted networks; None for a
+        ``calibrate`` holds out), or of a cross-fitted network; None for a
         fit with neither (partial_fit, calibrate=False, a warm refit below
         the hold-out size)."""
         temperatures = None
@@ -134,20 +139,22 @@ class ReadoutMixin:
         return self._temperatures_of(parts, held_out.targets, held_out.weights)
 
     def _cross_fit_temperatures(self, folds, fitted, seed, device):
-        """The readout temperatures fitted on every training row once: for
-        each fold a new network trains on the other folds' rows (the fit's
-        settings; an ``"auto"`` batch size and epoch count follow those rows)
-        and scores the fold's rows, one network at a time. None (no
+        """The readout temperatures fitted on rows scored by networks that
+        did not train on them: for each fold a new network trains on the
+        fold's training rows (the fit's settings; an ``"auto"`` batch size
+        and epoch count are the main fit's, see ``_CROSS_FIT_MAIN_SCHEDULE``)
+        and scores its other rows, one network at a time. None (no
         temperatures, with a warning) when one diverges or does not fit in
         memory; an interruption warns too."""
         name = type(self).__name__
         parts = []
+        networks = folds.folds
         try:
-            for i, (train, scored) in enumerate(folds.folds):
+            for i, (train, scored) in enumerate(networks):
                 if self.verbose:  # one line for each network, not its epochs
                     print(
                         f"{name}: cross-fitting the readout temperatures, "
-                        f"network {i + 1} of {len(folds.folds)}",
+                        f"network {i + 1} of {len(networks)}",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -176,23 +183,25 @@ class ReadoutMixin:
             )
             raise
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        scored = np.concatenate([rows for _, rows in folds.folds])
+        scored = np.concatenate([rows for _, rows in networks])
         weights = None if folds.weights is None else folds.weights[scored]
         return self._temperatures_of(merged, folds.y[scored], weights)
 
     def _cross_fit_one(self, folds, train, scored, fitted, seed, device):
         """Train a new network on the rows ``train`` of ``folds`` and return
         its readout parts (:meth:`_readout_parts`) of the rows ``scored``."""
-        core = self._new_core(fitted, seed, device, len(train))
+        # the schedule (batch rows, epochs) of the fold's rows, or the main fit's
+        n_schedule = len(folds.y) if self._CROSS_FIT_MAIN_SCHEDULE else len(train)
+        core = self._new_core(fitted, seed, device, n_schedule)
         source = ArraySource(folds.X[train], device)
         self._ready_to_train(core, reset=True)
         weights = None if folds.weights is None else folds.weights[train]
         _training.run_epochs(
-            self._loop_settings(len(source), device, verbose=False),
+            self._loop_settings(n_schedule, device, verbose=False),
             core,
             source,
             torch.as_tensor(folds.y[train], dtype=torch.int64),
-            self._n_epochs(len(source)),
+            self._n_epochs(n_schedule),
             history=_History(seed, 0, [], None, None),
             weights=None
             if weights is None

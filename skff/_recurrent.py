@@ -143,7 +143,7 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         As in :class:`FFClassifier` (the rule, and when the held-out rows
         make predictions differ from ``calibrate=False``'s, is in its
         ``calibrate``): temperatures fitted on held-out rows on large sets,
-        on two cross-fitted networks on smaller ones. They lower this
+        on a cross-fitted network on smaller ones. They lower this
         network's log-loss as they do the feed-forward one's
         (:doc:`/benchmarks`).
     validation_fraction : float, default=0.1
@@ -198,7 +198,7 @@ class FFRecurrentClassifier(LayerWidthsMixin, BaseFFClassifier):
         As in :class:`FFClassifier`: the temperature of the chosen
         ``readout`` (of all three when it is ``"both"``), fitted on rows
         the network did not train on (held out, or scored by the
-        cross-fitted networks). None when the last fit fitted none.
+        cross-fitted network). None when the last fit fitted none.
     core_ : skff.core.RecurrentFFNet
         The trained torch network (on the CPU after unpickling).
     device_ : str

@@ -223,20 +223,19 @@ def test_language_model_holds_out_at_most_the_calibration_cap(monkeypatch):
 
 
 def test_small_data_cross_fits_the_temperatures(noisy, capsys):
-    """calibrate="auto" below 10,000 rows trains two more networks, each on
-    half of the rows, and fits the temperatures on the halves they did not
-    see: the fitted network is the one calibrate=False trains, its
-    predictions are kept, and its probabilities are better on unseen rows.
-    Measured on this split: test log-loss 0.831 raw, 0.735 cross-fitted
-    (temperature 0.47 for "both")."""
+    """calibrate="auto" below 10,000 rows trains one more network on half
+    of the rows (with the main fit's batch rows and epochs) and fits the
+    temperatures on the half it did not see: the fitted network is the one
+    calibrate=False trains, its predictions are kept, and its probabilities
+    are better on unseen rows."""
     X_tr, X_te, y_tr, y_te = noisy
     params = dict(hidden_size=64, max_iter=20, random_state=0, device="cpu")
     raw = FFClassifier(**params, calibrate=False).fit(X_tr, y_tr)
     clf = FFClassifier(**params, verbose=1).fit(X_tr, y_tr)
-    # one line for each cross-fitted network, none for its epochs
+    # one line for the cross-fitted network, none for its epochs
     lines = capsys.readouterr().err.splitlines()
-    assert sum("cross-fitting the readout temperatures" in s for s in lines) == 2
-    assert len(lines) == 2 + clf.n_iter_
+    assert sum("cross-fitting the readout temperatures" in s for s in lines) == 1
+    assert len(lines) == 1 + clf.n_iter_
     assert set(clf.temperatures_) == {"goodness", "softmax", "both"}
     assert 0 < clf.temperatures_["both"] < 0.9
     assert clf.validation_scores_ is None
@@ -275,24 +274,33 @@ def test_cross_fitting_falls_back_and_reads_weights(noisy):
         scored.append(weights)
         return temperatures_of(self, parts, targets, weights)
 
+    folds, cross_fit_folds = [], FFClassifier._cross_fit_folds
+
+    def folds_spy(self, *args):
+        folds.append(cross_fit_folds(self, *args))
+        return folds[-1]
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(base, "run_epochs", run_spy)
         patch.setattr(FFClassifier, "_temperatures_of", temperatures_spy)
+        patch.setattr(FFClassifier, "_cross_fit_folds", folds_spy)
         clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
     assert 0 < clf.temperatures_["both"] <= 1
-    # the main network and the two halves train on the rows' weights, and
-    # the scored rows' weights fit the temperatures: each row once
-    # (the weights as fit keeps them: scaled to a largest weight of 1)
+    # the main network and the half's network train on the rows' weights,
+    # and the other half's weights fit the temperatures: together each row
+    # once (the weights as fit keeps them: scaled to a largest weight of 1)
     expected = np.sort(w / w.max())
-    assert len(trained) == 3 and len(scored) == 1
+    assert len(trained) == 2 and len(scored) == 1
     assert np.allclose(np.sort(trained[0].numpy()), expected, atol=1e-6)
-    halves = np.concatenate([t.numpy() for t in trained[1:]])
+    halves = np.concatenate([trained[1].numpy(), scored[0]])
+    assert abs(len(trained[1]) - len(scored[0])) <= 1
     assert np.allclose(np.sort(halves), expected, atol=1e-6)
-    assert np.allclose(np.sort(scored[0]), expected, atol=1e-6)
     # a half whose rows of non-zero weight hold one class: no temperatures
-    # (the one weighted row of class 1 trains one half only)
+    # (the weighted rows of class 1 are all in the scored half)
+    # (the folds depend on random_state and y only: the fit above's)
+    scored_half = folds[0].folds[0][1]
     w = np.where(y_tr == 0, 1.0, 0.0)
-    w[np.flatnonzero(y_tr == 1)[0]] = 1.0
+    w[np.intersect1d(np.flatnonzero(y_tr == 1), scored_half)] = 1.0
     assert FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
     # fewer than 200 rows: halves too small to stand for the network
     assert FFClassifier(**params).fit(X_tr[:199], y_tr[:199]).temperatures_ is None
@@ -403,3 +411,28 @@ def test_conv_classifier_calibrates_by_default(small_digits):
     raw = FFConvClassifier(**params, calibrate=False).fit(X_tr, y_tr)
     assert raw.temperatures_ is None
     np.testing.assert_array_equal(clf.predict(X_te), raw.predict(X_te))
+
+
+def test_cross_fitted_network_follows_the_main_schedule(monkeypatch):
+    """The cross-fitted network trains on half of the rows with the main
+    fit's batch rows and epochs (half the main's optimizer steps), not with
+    those that batch_size="auto" and max_iter=None would give its half."""
+    import skff._training as training
+
+    calls, run = [], training.run_epochs
+
+    def one_epoch(settings, core, source, y, n_epochs, **kwargs):
+        calls.append((len(source), settings.batch_rows, n_epochs))
+        return run(settings, core, source, y, 1, **kwargs)
+
+    monkeypatch.setattr(training, "run_epochs", one_epoch)
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6000, 4)).astype(np.float32)
+    y = (X[:, 0] > 0).astype(int)
+    clf = FFClassifier(hidden_size=8, random_state=0, device="cpu").fit(X, y)
+    assert clf.temperatures_ is not None
+    (main_rows, main_batch, main_epochs), (half_rows, half_batch, half_epochs) = calls
+    assert (main_rows, half_rows) == (6000, 3000)
+    # a fit on 3,000 rows would take batches of 60 and more epochs
+    assert clf._batch_rows(3000) == 60 and clf._n_epochs(3000) != main_epochs
+    assert (half_batch, half_epochs) == (main_batch, main_epochs) == (120, 60)

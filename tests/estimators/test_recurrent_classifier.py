@@ -3,6 +3,8 @@ trajectory, and its fitting modes (the recurrent core is tested in
 tests/core/test_recurrent_core.py; the concerns shared by every estimator in
 tests/estimators/)."""
 
+import copy
+
 import numpy as np
 import pytest
 import torch
@@ -99,19 +101,22 @@ def test_goodness_trajectory(fitted, small_digits):
     assert traj.shape == (len(X_te), FAST["n_iterations"] + 1)
     assert np.all(traj >= 0)
     # the window mean of the trajectory is the goodness readout's score,
-    # times the readout's temperature (cross-fitted: calibrate="auto")
-    t = clf.temperatures_["goodness"]
-    assert 0 < t < 1
+    # times the readout's temperature (cross-fitted: calibrate="auto"; and
+    # one set by hand, so that the factor is exercised whatever was fitted)
+    assert 0 < clf.temperatures_["goodness"] <= 1
     scores = np.stack(
         [clf.goodness_trajectory(X_te, np.full(len(X_te), c)) for c in range(10)],
         axis=1,
     )[:, :, 2:4].mean(axis=2)
-    np.testing.assert_allclose(
-        clf.predict_log_proba(X_te),
-        torch.log_softmax(torch.as_tensor(4.0 * t * scores), dim=1).numpy(),
-        rtol=1e-5,
-        atol=1e-5,
-    )
+    for t in (clf.temperatures_["goodness"], 0.3):
+        model = copy.deepcopy(clf)
+        model.temperatures_ = {**clf.temperatures_, "goodness": t}
+        np.testing.assert_allclose(
+            model.predict_log_proba(X_te),
+            torch.log_softmax(torch.as_tensor(4.0 * t * scores), dim=1).numpy(),
+            rtol=1e-5,
+            atol=1e-5,
+        )
     assert clf.goodness_trajectory(X_te).shape == traj.shape  # neutral label
     with pytest.raises(ValueError, match="not in classes_"):
         clf.goodness_trajectory(X_te, y_te + 20)
