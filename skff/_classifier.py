@@ -134,9 +134,9 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         the rows with the fit's settings and its batch size and epochs
         (half the fit's optimizer steps), scores the other half (about
         1.5 times the fit time); the returned network is then the one
-        ``calibrate=False`` trains, with the same predictions. The temperatures' effect on the
-        log-loss is on :doc:`/benchmarks`. Below 200
-        rows, on a warm refit (the halves would stand for a fresh network,
+        ``calibrate=False`` trains, with the same predictions. The
+        temperatures' effect on the log-loss is on :doc:`/benchmarks`.
+        Below 200 rows, on a warm refit (the halves would stand for a fresh network,
         not the continued one), when a split can't give every class rows
         on both sides (a class of one row) and when a half's rows of
         non-zero weight hold a single class, ``"auto"`` fits no
