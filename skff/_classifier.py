@@ -136,10 +136,11 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         1.5 times the fit time); the returned network is then the one
         ``calibrate=False`` trains, with the same predictions. The
         temperatures' effect on the log-loss is on :doc:`/benchmarks`.
-        Below 200 rows, on a warm refit (the halves would stand for a fresh network,
-        not the continued one), when a split can't give every class rows
-        on both sides (a class of one row) and when a half's rows of
-        non-zero weight hold a single class, ``"auto"`` fits no
+        Below 200 rows, on a warm refit (the half's network would stand
+        for a fresh network, not the continued one), when a split can't
+        give every class rows on both sides (a class of one row) and when
+        the training half's rows of non-zero weight hold a single class,
+        ``"auto"`` fits no
         temperatures (``temperatures_`` is None; a warm refit of a large
         set holds rows out as usual); True then raises a
         ValueError where the held-out rows can't cover the classes. False:
