@@ -23,7 +23,10 @@ Splits: ``digits`` splits the 70% training part of ``calibration.py``'s
 ``breast_cancer``, ``wine`` and ``iris`` have no test split: 5-fold
 stratified cross-validation (seed 7, other folds than ``calibration.py``'s)
 behind a StandardScaler; ``fashion_mnist``: the first ``--n-train`` training
-images (at most 50,000) train, training images 50,000-54,999 are scored.
+images (at most 50,000) train, training images 50,000-54,999 are scored;
+``classification``: ``make_classification`` (20 features, 10 informative, 5
+classes, 5% of the labels flipped, seed 0), the first ``--n-train`` rows
+train and the next 5,000 are scored, behind a StandardScaler.
 """
 
 from __future__ import annotations
@@ -35,7 +38,13 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 from _common import BackpropCNN, fit_and_score, print_provenance, warm_up_torch
-from sklearn.datasets import load_breast_cancer, load_digits, load_iris, load_wine
+from sklearn.datasets import (
+    load_breast_cancer,
+    load_digits,
+    load_iris,
+    load_wine,
+    make_classification,
+)
 from sklearn.model_selection import StratifiedKFold, train_test_split
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
@@ -59,7 +68,9 @@ def parse_args(argv=None):
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument(
-        "--dataset", choices=("digits", *TABULAR, "fashion_mnist"), default="digits"
+        "--dataset",
+        choices=("digits", *TABULAR, "fashion_mnist", "classification"),
+        default="digits",
     )
     parser.add_argument("--n-train", type=int, default=10_000)
     parser.add_argument("--threads", type=int, default=1)
@@ -95,6 +106,20 @@ def splits(args):
         for train, val in folds.split(X, y):
             scaler = StandardScaler().fit(X[train])
             yield scaler.transform(X[train]), scaler.transform(X[val]), y[train], y[val]
+    elif args.dataset == "classification":
+        # a synthetic table of any size: the first --n-train rows train, the
+        # next 5,000 are scored
+        X, y = make_classification(
+            args.n_train + 5_000,
+            n_features=20,
+            n_informative=10,
+            n_classes=5,
+            flip_y=0.05,
+            random_state=0,
+        )
+        scaler = StandardScaler().fit(X[: args.n_train])
+        X = scaler.transform(X)
+        yield X[: args.n_train], X[args.n_train :], y[: args.n_train], y[args.n_train :]
     else:
         X, y = load_fashion_mnist(subset="train", return_X_y=True)
         n = args.n_train
