@@ -4,7 +4,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .functional import goodness, rms_normalize, take_rows
+from .functional import goodness, rms_normalize, split_columns, take_rows
 from .layers import FFLinear, LinearHead
 from .local_training import LocalTrainingCore
 from .objective import Objective
@@ -92,20 +92,26 @@ class FFNet(LocalTrainingCore):
         )
 
     # -- first layer: input part once, label part per label ---------------------
-    def _input_part(self, x: torch.Tensor) -> torch.Tensor:
-        layer = self.layers[0]
-        if self.label_injection == "concat":
-            return F.linear(x, layer.weight[:, : self.n_features], layer.bias)
-        c = self.n_classes
-        return F.linear(x[:, c:], layer.weight[:, c:], layer.bias)
-
-    def _label_columns(self) -> torch.Tensor:
-        """(n_classes, width) contribution of each one-hot label to layer 0."""
+    def _first_weights(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Layer 0's weight split into its input columns and its label
+        columns (one gradient buffer for both when training)."""
         w = self.layers[0].weight
         if self.label_injection == "concat":
-            cols = w[:, self.n_features :]
-        else:
-            cols = w[:, : self.n_classes]
+            return split_columns(w, self.n_features)
+        cols, inputs = split_columns(w, self.n_classes)
+        return inputs, cols
+
+    def _input_part(self, x: torch.Tensor, weights=None) -> torch.Tensor:
+        """Layer 0's pre-activation without the label (``weights``: the pair
+        of :meth:`_first_weights`, when already split)."""
+        w_in = (self._first_weights() if weights is None else weights)[0]
+        if self.label_injection == "overlay":
+            x = x[:, self.n_classes :]
+        return F.linear(x, w_in, self.layers[0].bias)
+
+    def _label_columns(self, weights=None) -> torch.Tensor:
+        """(n_classes, width) contribution of each one-hot label to layer 0."""
+        cols = (self._first_weights() if weights is None else weights)[1]
         return self.objective.label_strength * cols.t()
 
     def _neutral_column(self) -> torch.Tensor:
@@ -189,13 +195,14 @@ class FFNet(LocalTrainingCore):
         Returns the losses of each layer and of the head (1-D tensor).
         """
         n = x.shape[0]
-        part = self._input_part(x)
+        weights = self._first_weights()
+        part = self._input_part(x, weights)
         with torch.no_grad():
             feats = self.neutral_features(x, part.detach())
         head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
 
-        cols = self._label_columns()
+        cols = self._label_columns(weights)
         k = y_neg.shape[0] // n
         h = F.relu(
             torch.cat(

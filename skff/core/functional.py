@@ -31,6 +31,36 @@ def take_rows(table: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
         return onehot @ table
 
 
+class _SplitColumns(torch.autograd.Function):
+    """``(w[:, :at], w[:, at:])`` with one gradient buffer: the backward pass
+    concatenates the two parts' gradients. Slicing a weight twice instead
+    makes each slice's backward fill a zero tensor of the weight's shape and
+    then adds the two, which on a wide first layer cost a quarter of a
+    small-batch training step."""
+
+    @staticmethod
+    def forward(ctx, w: torch.Tensor, at: int):
+        ctx.at, ctx.shape = at, w.shape
+        return w[:, :at], w[:, at:]
+
+    @staticmethod
+    def backward(ctx, g_left, g_right):
+        rows, cols = ctx.shape
+        if g_left is None:
+            g_left = g_right.new_zeros(rows, ctx.at)
+        if g_right is None:
+            g_right = g_left.new_zeros(rows, cols - ctx.at)
+        return torch.cat([g_left, g_right], dim=1), None
+
+
+def split_columns(w: torch.Tensor, at: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The columns of ``w`` before and from ``at``, sharing one gradient
+    buffer in the backward pass (the same values as slicing)."""
+    if not (w.requires_grad and torch.is_grad_enabled()):
+        return w[:, :at], w[:, at:]
+    return _SplitColumns.apply(w, at)
+
+
 def goodness(h: torch.Tensor, kind: str = "mean") -> torch.Tensor:
     """Goodness of each row of activities: the mean or sum of squares, in
     float32 even for bfloat16 activities (``precision="bf16"``)."""

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from skff.core import ff_loss, goodness, rms_normalize
+from skff.core.functional import split_columns
 
 
 def test_symba_loss_with_several_negatives():
@@ -66,3 +67,27 @@ def test_rms_normalize_keeps_only_the_direction():
 def test_unknown_kind_is_named(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_split_columns_has_the_gradient_of_slicing():
+    """One gradient buffer for both parts: the same values as two slices,
+    when both parts or only one are used, and plain views without grad."""
+    torch.manual_seed(0)
+    w = torch.randn(5, 7, dtype=torch.float64, requires_grad=True)
+    x = torch.randn(3, 4, dtype=torch.float64)
+    c = torch.randn(3, 3, dtype=torch.float64)
+    for use in ("both", "left", "right"):
+        grads = []
+        for split in (split_columns, lambda w, at: (w[:, :at], w[:, at:])):
+            left, right = split(w, 4)
+            out = 0
+            if use != "right":
+                out = out + (x @ left.t()).pow(2).sum()
+            if use != "left":
+                out = out + (c @ right.t()).sin().sum()
+            (grad,) = torch.autograd.grad(out, w)
+            grads.append(grad)
+        assert torch.equal(grads[0], grads[1])
+    left, right = split_columns(w.detach(), 4)
+    assert left.shape == (5, 4) and right.shape == (5, 3)
+    assert left.data_ptr() == w.data_ptr()  # views, not copies
