@@ -417,6 +417,8 @@ def test_cross_fitted_network_follows_the_main_schedule(monkeypatch):
     """The cross-fitted network trains on half of the rows with the main
     fit's batch rows and epochs (half the main's optimizer steps), not with
     those that batch_size="auto" and max_iter=None would give its half."""
+    # (with the main's schedule passed through, a change of the defaults'
+    # rules cannot make the half's schedule differ)
     import skff._training as training
 
     calls, run = [], training.run_epochs
@@ -433,6 +435,6 @@ def test_cross_fitted_network_follows_the_main_schedule(monkeypatch):
     assert clf.temperatures_ is not None
     (main_rows, main_batch, main_epochs), (half_rows, half_batch, half_epochs) = calls
     assert (main_rows, half_rows) == (6000, 3000)
-    # a fit on 3,000 rows would take batches of 60 and more epochs
-    assert clf._batch_rows(3000) == 60 and clf._n_epochs(3000) != main_epochs
-    assert (half_batch, half_epochs) == (main_batch, main_epochs) == (120, 60)
+    # a fit on 3,000 rows would take batches of 60 (twice the steps)
+    assert clf._batch_rows(3000) == 60
+    assert (half_batch, half_epochs) == (main_batch, main_epochs) == (120, 30)
