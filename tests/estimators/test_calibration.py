@@ -417,8 +417,6 @@ def test_cross_fitted_network_follows_the_main_schedule(monkeypatch):
     """The cross-fitted network trains on half of the rows with the main
     fit's batch rows and epochs (half the main's optimizer steps), not with
     those that batch_size="auto" and max_iter=None would give its half."""
-    # (with the main's schedule passed through, a change of the defaults'
-    # rules cannot make the half's schedule differ)
     import skff._training as training
 
     calls, run = [], training.run_epochs
