@@ -8,8 +8,8 @@ Each size fits ``FFClassifier()`` (the defaults), ``FFClassifier(calibrate=
 False)`` and the MLP side by side in one run. The split is timed from the
 outside: ``calibrate=False`` trains the same network on the same rows as the
 default when the default cross-fits (200 to 9,999 rows), so its fit time is
-the main training and the rest of the default's is the cross-fitting (two
-half-size networks and the temperatures). From 10,000 rows on the default
+the main training and the rest of the default's is the cross-fitting (one
+network on half of the rows, and the temperatures). From 10,000 rows on the default
 holds rows out instead and trains on fewer rows; the difference is then not a
 cross-fitting share (the table says "held out"). Run from the repository
 root::
