@@ -96,12 +96,15 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
     max_iter : int or None, default=None
         Number of epochs (passes over the data). None: a budget of 900,000
         training rows seen, ``ceil(900_000 / n_rows)`` epochs, at least 15
-        and at most 30 (30 up to 30,000 training rows, 15 from 60,000 on):
-        small data sets need many epochs, large ones converge in fewer. On
-        validation splits of 2,000 to 20,000 rows (Fashion-MNIST and a
-        synthetic table) twice these epochs gained at most a few tenths of
-        a point, at twice the time; 20 epochs lost up to 1.2 points
-        (:doc:`/benchmarks`). The epochs run are in ``n_iter_``.
+        and at most 60, and at most 30 from 2,500 training rows on (30 up
+        to 30,000 rows, 15 from 60,000 on). With ``batch_size="auto"`` also
+        at most as many steps as 60 epochs of batches of 100 rows: the
+        batches of 50 below 2,500 rows train 30 to 40 epochs (30 on most
+        sizes). Small data sets need many steps, large ones converge in
+        fewer epochs; from 5,000 to 18,000 rows twice the 30 epochs gained
+        at most a few tenths of a point on validation splits, at twice the
+        time, and 20 lost up to 1.2 points (:doc:`/benchmarks`). The epochs
+        run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [50, 200], where ``n_rows`` are the rows
@@ -240,13 +243,28 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         ],
     }
     #: ``max_iter=None``: training rows seen per fit, and the epoch bounds
-    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 15, 30
+    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 15, 60
+    #: ``max_iter=None``: at most the steps of ``_MAX_EPOCHS`` epochs of
+    #: batches of this many rows
+    _STEP_BATCH = 100
+    #: ``max_iter=None``: at most this many epochs from this many rows on
+    _LARGE_MAX_EPOCHS, _LARGE_ROWS = 30, 2_500
 
     def _n_epochs(self, n_rows: int) -> int:
         if self.max_iter is not None:
             return self.max_iter
-        epochs = -(-self._ROWS_SEEN // max(1, n_rows))
-        return max(self._MIN_EPOCHS, min(self._MAX_EPOCHS, epochs))
+        n_rows = max(1, n_rows)
+        epochs = max(self._MIN_EPOCHS, -(-self._ROWS_SEEN // n_rows))
+        if n_rows >= self._LARGE_ROWS:
+            epochs = min(self._LARGE_MAX_EPOCHS, epochs)
+        if self.batch_size != "auto":
+            return min(self._MAX_EPOCHS, epochs)
+        # the auto batches below _STEP_BATCH rows take more steps per epoch:
+        # cap the steps (epochs x batches per epoch), not only the epochs
+        steps = self._MAX_EPOCHS * -(-n_rows // self._STEP_BATCH)
+        per_epoch = -(-n_rows // self._batch_rows(n_rows))
+        most = max(self._MIN_EPOCHS, min(self._MAX_EPOCHS, -(-steps // per_epoch)))
+        return min(most, epochs)
 
     #: ``batch_size="auto"``: rows per step ``n_rows // _ROWS_PER_BATCH``
     #: within these bounds

@@ -267,28 +267,41 @@ def test_out_of_memory_names_the_parameter(small_digits, monkeypatch):
 
 def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
     """max_iter=None runs ceil(budget / n_rows) epochs within [min, max]:
-    here a budget of 1,000 rows seen, 2 to 6 epochs; the defaults give 30
-    epochs up to 30,000 rows and 15 from 60,000 on."""
-    budget = [FFClassifier()._n_epochs(n) for n in (1, 120, 30_000, 30_001)]
-    assert budget == [30, 30, 30, 30]
-    budget = [FFClassifier()._n_epochs(n) for n in (45_000, 60_000, 10**6)]
-    assert budget == [20, 15, 15]
+    here a budget of 1,000 rows seen, 2 to 6 epochs, and at most the steps
+    of 6 epochs of batches of 50 rows. The defaults: 30 to 40 epochs below
+    2,500 rows (the step cap), at most 30 from 2,500 rows on."""
+    default = FFClassifier()
+    budget = [default._n_epochs(n) for n in (60, 120, 880, 2_499, 2_500, 5_000)]
+    assert budget == [30, 40, 30, 30, 30, 30]
+    budget = [default._n_epochs(n) for n in (30_000, 45_000, 60_000, 10**6)]
+    assert budget == [30, 20, 15, 15]
+    assert FFClassifier(batch_size=32)._n_epochs(1000) == 60
+    assert FFClassifier(batch_size=32)._n_epochs(5000) == 30
     monkeypatch.setattr(FFClassifier, "_ROWS_SEEN", 1000)
     monkeypatch.setattr(FFClassifier, "_MIN_EPOCHS", 2)
     monkeypatch.setattr(FFClassifier, "_MAX_EPOCHS", 6)
+    monkeypatch.setattr(FFClassifier, "_STEP_BATCH", 50)
     rng = np.random.RandomState(0)
     params = dict(hidden_size=8, batch_size=50, random_state=0, device="cpu")
     for n_rows, epochs in [(100, 6), (250, 4), (400, 3), (2000, 2)]:
         X, y = rng.rand(n_rows, 5), np.arange(n_rows) % 2
         assert FFClassifier(**params).fit(X, y).n_iter_ == epochs
-        assert FFClassifier(**{**params, "batch_size": "auto"})._n_epochs(n_rows) == (
-            epochs
-        )
     # the held-out rows of early stopping are not training rows: 400 x 0.5
     clf = FFClassifier(
         **params, early_stopping=True, validation_fraction=0.5, n_iter_no_change=9
     )
     assert clf.fit(X[:400], y[:400]).n_iter_ == 5
+    # auto batches smaller than 50 rows: at most the steps of 6 epochs of
+    # batches of 50 (12 steps for 100 rows), at least 2 epochs; an explicit
+    # batch size is not capped
+    monkeypatch.setattr(FFClassifier, "_ROWS_PER_BATCH", 1000)
+    auto = dict(params, batch_size="auto")
+    for smallest, epochs in [(25, 3), (20, 3), (10, 2), (1, 2), (50, 6)]:
+        monkeypatch.setattr(FFClassifier, "_MIN_BATCH", smallest)
+        assert FFClassifier(**auto)._n_epochs(100) == epochs
+    monkeypatch.setattr(FFClassifier, "_MIN_BATCH", 25)
+    assert FFClassifier(**auto).fit(X[:100], y[:100]).n_iter_ == 3
+    assert FFClassifier(**{**params, "batch_size": 25})._n_epochs(100) == 6
     # an explicit max_iter wins; partial_fit is one epoch
     assert FFClassifier(**params, max_iter=7).fit(X, y).n_iter_ == 7
     assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
