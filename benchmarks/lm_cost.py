@@ -115,7 +115,8 @@ def main(argv=None):
             lm, fit, acc, ppl = fit_ff(train, valid, params)
             print(f"FF {size}: {acc:.4f} {ppl:.3f} {fit:.1f} s, {lm.n_iter_} epochs")
             curve = mlp_curve(train, valid, lm, args)
-            equal = curve[min(lm.n_iter_, len(curve)) - 1]
+            # the MLP at FF's epochs (none when it ran fewer)
+            equal = curve[lm.n_iter_ - 1] if lm.n_iter_ <= len(curve) else None
             reached = [i for i, c in enumerate(curve) if c[0] >= acc]
             at = reached[0] if reached else int(np.argmax([c[0] for c in curve]))
             same = curve[at]
@@ -124,9 +125,9 @@ def main(argv=None):
                     f"{args.text} {size:,}",
                     f"{100 * acc:.2f}% / {ppl:.3f}",
                     f"{fit:.1f} ({lm.n_iter_} ep.)",
-                    f"{100 * equal[0]:.2f}% / {equal[1]:.3f}",
-                    f"{equal[2]:.1f}",
-                    f"{fit / equal[2]:.2f}",
+                    "-" if equal is None else f"{100 * equal[0]:.2f}% / {equal[1]:.3f}",
+                    "-" if equal is None else f"{equal[2]:.1f}",
+                    "-" if equal is None else f"{fit / equal[2]:.2f}",
                     f"{at + 1}{'' if reached else ' (never)'}",
                     f"{100 * same[0]:.2f}%",
                     f"{same[2]:.1f}",

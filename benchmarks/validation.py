@@ -25,8 +25,10 @@ stratified cross-validation (seed 7, other folds than ``calibration.py``'s)
 behind a StandardScaler; ``fashion_mnist``: the first ``--n-train`` training
 images (at most 50,000) train, training images 50,000-54,999 are scored;
 ``classification``: ``make_classification`` (20 features, 10 informative, 5
-classes, 5% of the labels flipped, seed 0), the first ``--n-train`` rows
-train and the next 5,000 are scored, behind a StandardScaler.
+classes, 5% of the labels flipped, seed 0) of ``--n-train`` + 5,000 rows, the
+first ``--n-train`` train and the last 5,000 are scored, behind a
+StandardScaler (the generator draws its clusters after the rows, so each
+``--n-train`` is a problem of its own: compare settings within one size).
 """
 
 from __future__ import annotations

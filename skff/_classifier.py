@@ -99,12 +99,12 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         and at most 60, and at most 30 from 2,500 training rows on (30 up
         to 30,000 rows, 15 from 60,000 on). With ``batch_size="auto"`` also
         at most as many steps as 60 epochs of batches of 100 rows: the
-        batches of 50 below 2,500 rows train 30 to 40 epochs (30 on most
-        sizes). Small data sets need many steps, large ones converge in
-        fewer epochs; from 5,000 to 18,000 rows twice the 30 epochs gained
-        at most a few tenths of a point on validation splits, at twice the
-        time, and 20 lost up to 1.2 points (:doc:`/benchmarks`). The epochs
-        run are in ``n_iter_``.
+        batches of 50 from 51 to 2,499 rows train 30 to 40 epochs (30 on
+        most sizes). Small data sets need many steps, large ones converge
+        in fewer epochs; from 5,000 to 18,000 rows 50-60 epochs gained at
+        most a few tenths of a point over 30 on validation splits, at twice
+        the time, and 20 lost up to 1.2 points (:doc:`/benchmarks`). The
+        epochs run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [50, 200], where ``n_rows`` are the rows
@@ -140,8 +140,8 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         Below 200 rows, on a warm refit (the half's network would stand
         for a fresh network, not the continued one), when a split can't
         give every class rows on both sides (a class of one row) and when
-        the training half's rows of non-zero weight hold a single class,
-        ``"auto"`` fits no
+        the training half's rows of non-zero weight hold a single class
+        (or the scored half's rows all weigh zero), ``"auto"`` fits no
         temperatures (``temperatures_`` is None; a warm refit of a large
         set holds rows out as usual); True then raises a
         ValueError where the held-out rows can't cover the classes. False:

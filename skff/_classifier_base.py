@@ -289,8 +289,8 @@ class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, Ba
         """Stratified folds of the training rows for cross-fitting the
         temperatures (:class:`CrossFitFolds`), or None (no temperatures) when
         there are fewer than ``_CROSS_FIT_MIN_ROWS`` rows, a class has fewer
-        rows than folds, or a fold's network would train on fewer than two
-        classes of non-zero weight."""
+        rows than folds, a fold's network would train on fewer than two
+        classes of non-zero weight, or its scored rows all weigh zero."""
         k = self._CROSS_FIT_FOLDS
         counts = np.bincount(y_enc)
         if len(y_enc) < self._CROSS_FIT_MIN_ROWS or np.any(counts[counts > 0] < k):
@@ -299,8 +299,10 @@ class BaseFFClassifier(ReadoutMixin, LabelledObjectiveMixin, ClassifierMixin, Ba
         folds = list(splitter.split(np.zeros((len(y_enc), 1)), y_enc))
         folds = folds[: self._CROSS_FIT_NETWORKS]
         if weights is not None:
-            for train, _ in folds:
+            for train, scored in folds:
                 if len(np.unique(y_enc[train][weights[train] > 0])) < 2:
+                    return None
+                if not np.any(weights[scored] > 0):  # nothing to fit them on
                     return None
         return CrossFitFolds(X, y_enc, weights, folds)
 

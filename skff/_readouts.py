@@ -87,7 +87,8 @@ class ReadoutMixin:
 
     #: cross-fitting: a fold's network trains with the main fit's batch rows
     #: and epochs (True: on half the rows, half the main's steps) or with
-    #: those of a fit on its own rows (False: as many steps as the main's)
+    #: those of a fit on its own rows (False: the same below 2,500 rows;
+    #: above, the smaller auto batches of its half take more steps)
     _CROSS_FIT_MAIN_SCHEDULE = True
 
     _fitted_defaults = {"temperatures_": None}  # models saved before them

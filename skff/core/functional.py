@@ -41,11 +41,14 @@ class _SplitColumns(torch.autograd.Function):
     @staticmethod
     def forward(ctx, w: torch.Tensor, at: int):
         ctx.at, ctx.shape = at, w.shape
+        ctx.set_materialize_grads(False)  # an unused part's gradient is None
         return w[:, :at], w[:, at:]
 
     @staticmethod
     def backward(ctx, g_left, g_right):
         rows, cols = ctx.shape
+        if g_left is None and g_right is None:
+            return None, None
         if g_left is None:
             g_left = g_right.new_zeros(rows, ctx.at)
         if g_right is None:

@@ -302,6 +302,12 @@ def test_cross_fitting_falls_back_and_reads_weights(noisy):
     w = np.where(y_tr == 0, 1.0, 0.0)
     w[np.intersect1d(np.flatnonzero(y_tr == 1), scored_half)] = 1.0
     assert FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w).temperatures_ is None
+    # a scored half whose rows all weigh zero: nothing to fit them on, no
+    # temperatures (and no error), the network trained as usual
+    w = np.ones(len(y_tr))
+    w[scored_half] = 0.0
+    clf = FFClassifier(**params).fit(X_tr, y_tr, sample_weight=w)
+    assert clf.temperatures_ is None and clf.n_iter_ == params["max_iter"]
     # fewer than 200 rows: halves too small to stand for the network
     assert FFClassifier(**params).fit(X_tr[:199], y_tr[:199]).temperatures_ is None
     assert FFClassifier(**params).fit(X_tr[:200], y_tr[:200]).temperatures_

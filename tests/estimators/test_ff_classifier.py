@@ -361,10 +361,12 @@ def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
         clf = FFClassifier(**params).fit(X[:n_rows], y[:n_rows])
         assert clf.temperatures_ is not None
         trained = n_rows - (40 if held_out else 0)
-        # the cross-fitted network trains on half of the rows
-        half = 0 if held_out else sum(rows[4 * -(-trained // 50) :]) // 4
-        assert half in ((0,) if held_out else (trained // 2, -(-trained // 2)))
-        assert sum(rows) == 4 * (trained + half)
+        # the main network's 4 epochs of batches of 50 come first; then the
+        # cross-fitted network's 4 epochs on half of the rows
+        main = 4 * -(-trained // 50)
+        assert sum(rows[:main]) == 4 * trained
+        halves = (0,) if held_out else (4 * (trained // 2), 4 * -(-trained // 2))
+        assert sum(rows[main:]) in halves
         assert clf.validation_scores_ is None and clf.n_iter_ == 4
     # True and False override the size; early stopping holds out rows anyway
     assert FFClassifier(**params, calibrate=True).fit(X[:100], y[:100]).temperatures_
