@@ -442,3 +442,20 @@ def test_cross_fitted_network_follows_the_main_schedule(monkeypatch):
     # a fit on 3,000 rows would take batches of 60 (twice the steps)
     assert clf._batch_rows(3000) == 60
     assert (half_batch, half_epochs) == (main_batch, main_epochs) == (120, 30)
+
+
+def test_recurrent_classifier_cross_fits_the_temperatures(noisy):
+    """FFRecurrentClassifier shares the cross-fitting: below 10,000 rows its
+    network is calibrate=False's (same predictions) and the temperatures,
+    fitted on the half its cross-fitted network did not see, soften its
+    probabilities on unseen rows (measured: temperature 0.24, test log-loss
+    1.39 raw, 0.77 cross-fitted)."""
+    X_tr, X_te, y_tr, y_te = noisy
+    params = dict(hidden_size=32, max_iter=20, random_state=0, device="cpu")
+    raw = FFRecurrentClassifier(**params, calibrate=False).fit(X_tr, y_tr)
+    clf = FFRecurrentClassifier(**params).fit(X_tr, y_tr)
+    assert 0 < clf.temperatures_[clf.readout] < 1
+    np.testing.assert_array_equal(clf.predict(X_te), raw.predict(X_te))
+    assert log_loss(y_te, clf.predict_proba(X_te)) < 0.7 * log_loss(
+        y_te, raw.predict_proba(X_te)
+    )
