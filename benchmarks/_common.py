@@ -101,6 +101,34 @@ def fit_and_score(clf, X_train, y_train, X_test, y_test) -> dict:
     )
 
 
+def digits_validation_splits():
+    """The three inner 70/30 splits of the digits' training part (the 70% of
+    the stratified 70/30 split with ``random_state=0``; its test part is
+    never read), pixels / 16: ``(X_train, X_val, y_train, y_val)`` each."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    X, y = load_digits(return_X_y=True)
+    X_fit, _, y_fit, _ = train_test_split(
+        X / 16.0, y, test_size=0.3, stratify=y, random_state=0
+    )
+    for seed in range(3):
+        yield train_test_split(
+            X_fit, y_fit, test_size=0.3, stratify=y_fit, random_state=100 + seed
+        )
+
+
+def fashion_mnist_validation_splits(sizes):
+    """For each size ``n``: the first ``n`` Fashion-MNIST training images
+    train and training images 50,000-54,999 are scored (the test set is
+    never read): ``(X_train, X_val, y_train, y_val)``."""
+    from skff.datasets import load_fashion_mnist
+
+    X, y = load_fashion_mnist(subset="train", return_X_y=True)
+    for n in sizes:
+        yield X[:n], X[50_000:55_000], y[:n], y[50_000:55_000]
+
+
 def print_provenance(threads: int, started: datetime) -> None:
     """The command line, thread count, machine and library versions of a run."""
     command = " ".join(shlex.quote(a) for a in [sys.executable, *sys.argv])

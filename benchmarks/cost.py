@@ -31,14 +31,18 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import fit_and_score, markdown_table, print_provenance, warm_up_torch
-from sklearn.datasets import load_digits
-from sklearn.model_selection import train_test_split
+from _common import (
+    digits_validation_splits,
+    fashion_mnist_validation_splits,
+    fit_and_score,
+    markdown_table,
+    print_provenance,
+    warm_up_torch,
+)
 from sklearn.neural_network import MLPClassifier
 from threadpoolctl import threadpool_limits
 
 from skff import FFClassifier
-from skff.datasets import load_fashion_mnist
 
 REFERENCE = "MLP-ES"
 MODELS = ("FFClassifier()", "FFClassifier(calibrate=False)", REFERENCE)
@@ -74,19 +78,12 @@ def parse_args(argv=None):
 def splits(args):
     """(label, X_train, X_val, y_train, y_val) for every split."""
     if args.dataset == "digits":
-        X, y = load_digits(return_X_y=True)
-        X_fit, _, y_fit, _ = train_test_split(
-            X / 16.0, y, test_size=0.3, stratify=y, random_state=0
-        )
-        for seed in range(3):
-            X_tr, X_val, y_tr, y_val = train_test_split(
-                X_fit, y_fit, test_size=0.3, stratify=y_fit, random_state=100 + seed
-            )
+        for X_tr, X_val, y_tr, y_val in digits_validation_splits():
             yield f"digits ({len(X_tr)})", X_tr, X_val, y_tr, y_val
     else:
-        X, y = load_fashion_mnist(subset="train", return_X_y=True)
-        for n in args.sizes:
-            yield f"{n:,}", X[:n], X[50_000:55_000], y[:n], y[50_000:55_000]
+        splits = fashion_mnist_validation_splits(args.sizes)
+        for n, split in zip(args.sizes, splits, strict=True):
+            yield f"{n:,}", *split
 
 
 def make(name: str, seed: int):

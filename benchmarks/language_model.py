@@ -350,9 +350,10 @@ def run_ngram(args, train, test_ids, test_pos, encode, n_tokens):
 # --------------------------------------------------------------------------- #
 
 
-def build_mlp(n_in: int, n_out: int, hidden: int, n_layers: int) -> torch.nn.Module:
+def build_mlp(n_in: int, n_out: int, widths) -> torch.nn.Module:
+    """One-hot context -> ReLU layers of ``widths`` -> linear logits."""
     layers, width = [], n_in
-    for _ in range(n_layers):
+    for hidden in widths:
         layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
         width = hidden
     layers.append(torch.nn.Linear(width, n_out))
@@ -376,7 +377,7 @@ def run_mlp(args, train_ids, test_ids, test_pos, n_tokens):
     torch.manual_seed(args.random_state)
     device = torch.device(args.device if args.device != "auto" else "cpu")
     k = args.context_size
-    model = build_mlp(k * n_tokens, n_tokens, args.hidden_size, args.n_layers)
+    model = build_mlp(k * n_tokens, n_tokens, [args.hidden_size] * args.n_layers)
     model.to(device)
     n_params = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(model.parameters(), lr=args.mlp_learning_rate)

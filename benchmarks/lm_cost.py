@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 import numpy as np
 import torch
 from _common import add_param_argument, markdown_table, print_provenance
+from language_model import build_mlp, evaluate
 from threadpoolctl import threadpool_limits
 
 from skff import FFLanguageModel
@@ -50,8 +51,8 @@ def parse_args(argv=None):
 
 
 def accuracy_and_perplexity(log_proba: np.ndarray, targets: np.ndarray):
-    ll = log_proba[np.arange(len(targets)), targets]
-    return float(np.mean(log_proba.argmax(1) == targets)), float(np.exp(-ll.mean()))
+    res = evaluate(log_proba, targets)
+    return res["accuracy"], res["perplexity"]
 
 
 def fit_ff(train: str, valid: str, params: dict):
@@ -76,11 +77,7 @@ def mlp_curve(train: str, valid: str, lm, args):
     )
     y, y_valid = source.targets(), valid_source.targets().numpy()
     torch.manual_seed(args.random_state)
-    layers, width = [], k * n_tokens
-    for hidden in lm.core_.hidden_sizes:
-        layers += [torch.nn.Linear(width, hidden), torch.nn.ReLU()]
-        width = hidden
-    model = torch.nn.Sequential(*layers, torch.nn.Linear(width, n_tokens))
+    model = build_mlp(k * n_tokens, n_tokens, lm.core_.hidden_sizes)
     opt = torch.optim.Adam(model.parameters(), lr=0.001)
     gen = torch.Generator().manual_seed(args.random_state)
     curve, spent = [], 0.0

@@ -39,21 +39,26 @@ from datetime import datetime, timezone
 
 import numpy as np
 import torch
-from _common import BackpropCNN, fit_and_score, print_provenance, warm_up_torch
+from _common import (
+    BackpropCNN,
+    digits_validation_splits,
+    fashion_mnist_validation_splits,
+    fit_and_score,
+    print_provenance,
+    warm_up_torch,
+)
 from sklearn.datasets import (
     load_breast_cancer,
-    load_digits,
     load_iris,
     load_wine,
     make_classification,
 )
-from sklearn.model_selection import StratifiedKFold, train_test_split
+from sklearn.model_selection import StratifiedKFold
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier
-from skff.datasets import load_fashion_mnist
 
 ESTIMATORS = {
     "ff": FFClassifier,
@@ -94,14 +99,7 @@ def parse_args(argv=None):
 def splits(args):
     """(X_train, X_val, y_train, y_val) for every split."""
     if args.dataset == "digits":
-        X, y = load_digits(return_X_y=True)
-        X_fit, _, y_fit, _ = train_test_split(
-            X / 16.0, y, test_size=0.3, stratify=y, random_state=0
-        )
-        for seed in range(3):
-            yield train_test_split(
-                X_fit, y_fit, test_size=0.3, stratify=y_fit, random_state=100 + seed
-            )
+        yield from digits_validation_splits()
     elif args.dataset in TABULAR:
         X, y = TABULAR[args.dataset](return_X_y=True)
         folds = StratifiedKFold(5, shuffle=True, random_state=7)
@@ -123,9 +121,7 @@ def splits(args):
         X = scaler.transform(X)
         yield X[: args.n_train], X[args.n_train :], y[: args.n_train], y[args.n_train :]
     else:
-        X, y = load_fashion_mnist(subset="train", return_X_y=True)
-        n = args.n_train
-        yield X[:n], X[50_000:55_000], y[:n], y[50_000:55_000]
+        yield from fashion_mnist_validation_splits([args.n_train])
 
 
 def make(config: str, seed: int, dataset: str):

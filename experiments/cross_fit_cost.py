@@ -14,15 +14,14 @@ log-loss and the fit time do::
 
 import argparse
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.metrics import log_loss
 from threadpoolctl import threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from _common import fit_and_score  # noqa: E402
 from validation import splits  # noqa: E402
 
 from skff import FFClassifier, FFConvClassifier, FFRecurrentClassifier  # noqa: E402
@@ -62,14 +61,8 @@ def main():
                 if variant is not None:  # class attributes, read at fit
                     cls._CROSS_FIT_NETWORKS, cls._CROSS_FIT_MAIN_SCHEDULE = variant
                 clf = cls(random_state=k, **extra, **params)
-                start = time.perf_counter()
-                clf.fit(X_tr, y_tr)
-                fit = time.perf_counter() - start
-                proba = clf.predict_proba(X_va)
-                acc = float(np.mean(clf.classes_[proba.argmax(1)] == y_va))
-                rows[name].append(
-                    (acc, log_loss(y_va, proba, labels=clf.classes_), fit)
-                )
+                res = fit_and_score(clf, X_tr, y_tr, X_va, y_va)
+                rows[name].append((res["accuracy"], res["log_loss"], res["fit_time"]))
                 print(name, k, rows[name][-1], clf.temperatures_, flush=True)
     label = args.dataset + (
         f" {args.n_train}" if args.dataset == "fashion_mnist" else ""
