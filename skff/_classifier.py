@@ -101,10 +101,9 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         at most as many steps as 60 epochs of batches of 100 rows: the
         batches of 50 from 51 to 2,499 rows train 30 to 40 epochs (30 on
         most sizes). Small data sets need many steps, large ones converge
-        in fewer epochs; from 5,000 to 18,000 rows 50-60 epochs gained at
-        most a few tenths of a point over 30 on validation splits, at twice
-        the time, and 20 lost up to 1.2 points (:doc:`/benchmarks`). The
-        epochs run are in ``n_iter_``.
+        in fewer epochs; on validation splits of mid-size sets more than 30
+        epochs gained little at twice the time, and fewer lost accuracy
+        (:doc:`/benchmarks`). The epochs run are in ``n_iter_``.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
         ``n_rows // 50`` within [50, 200], where ``n_rows`` are the rows

@@ -149,13 +149,12 @@ class ReadoutMixin:
         memory; an interruption warns too."""
         name = type(self).__name__
         parts = []
-        networks = folds.folds
         try:
-            for i, (train, scored) in enumerate(networks):
+            for i, (train, scored) in enumerate(folds.folds):
                 if self.verbose:  # one line for each network, not its epochs
                     print(
                         f"{name}: cross-fitting the readout temperatures, "
-                        f"network {i + 1} of {len(networks)}",
+                        f"network {i + 1} of {len(folds.folds)}",
                         file=sys.stderr,
                         flush=True,
                     )
@@ -184,7 +183,7 @@ class ReadoutMixin:
             )
             raise
         merged = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-        scored = np.concatenate([rows for _, rows in networks])
+        scored = np.concatenate([rows for _, rows in folds.folds])
         weights = None if folds.weights is None else folds.weights[scored]
         return self._temperatures_of(merged, folds.y[scored], weights)
 
