@@ -41,6 +41,9 @@ def parse_args(argv=None):
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--kernel-size", type=int, default=3)
     parser.add_argument("--normalization", default="batch")
+    parser.add_argument("--pooling-schedule", default="every")
+    parser.add_argument("--shortcut", default=None, help="None or add")
+    parser.add_argument("--goodness-power", type=int, default=2)
     parser.add_argument(
         "--symba-scale", type=float, default=4.0, help="class-goodness logit scale"
     )
@@ -97,6 +100,9 @@ def run(args):
         channels,
         kernel_size=args.kernel_size,
         normalization=args.normalization,
+        pooling_schedule=args.pooling_schedule,
+        shortcut=args.shortcut,
+        goodness_power=args.goodness_power,
         objective=dict(symba_scale=args.symba_scale),
         seed=args.seed,
     )

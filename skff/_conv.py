@@ -6,7 +6,7 @@ from numbers import Integral
 
 import numpy as np
 from numpy.typing import ArrayLike
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from ._mixins import check_widths
@@ -45,8 +45,27 @@ class FFConvClassifier(BaseFFClassifier):
     kernel_size : int, default=3
         Width of the (square) convolution kernels.
     pooling : {"max", "avg"} or None, default="max"
-        2-wide pooling after every block; a dimension of size 1 is not pooled.
-    normalization : {"batch", "sample"}, default="batch"
+        2-wide pooling (see ``pooling_schedule``); a dimension of size 1 is
+        not pooled.
+    pooling_schedule : {"every", "stage"}, default="every"
+        ``"every"``: every block pools its output. ``"stage"``: only the last
+        block of each run of equal ``channels`` (a stage) and the last block
+        pool, so that ``channels=(32, 32, 64, 64)`` has two blocks per
+        resolution; deep nets need it (28 x 28 images are 1 x 1 after five
+        pooled blocks).
+    shortcut : {None, "add"}, default=None
+        ``"add"``: residual blocks. From the second block on, a block passes
+        on its normalized output plus its own (detached) input, brought to
+        the output's shape without parameters (average-pooled where the
+        block pools, zero channels appended where it widens; no shortcut
+        where it narrows). Each block still trains on its own loss alone;
+        the softmax head reads what every block passes on.
+    goodness_power : {1, 2}, default=2
+        With ``label_mode="channelwise"``: a class's goodness is the mean of
+        its channel group's activity squared (2) or of the activity itself
+        (1, "mean goodness": a ReLU that is switched off keeps a gradient
+        through its group's mean).
+    normalization : {"batch", "sample", "layer", "group"}, default="batch"
         ``"batch"``: batch normalization ends every block (each channel
         standardized over the mini-batch and its positions, weighted by
         ``sample_weight``, then a learned scale and shift; running averages of
@@ -54,7 +73,13 @@ class FFConvClassifier(BaseFFClassifier):
         read its output. ``"sample"``: each sample's block output is
         RMS-normalized over its channels and positions before the next block
         and, with ``label_mode="channelwise"``, before the class goodness (no
-        statistics shared between samples).
+        statistics shared between samples). ``"layer"`` and ``"group"``
+        normalize between blocks only (the goodness reads the block's
+        activity itself): each sample's output standardized over all its
+        channels and positions (layer normalization), or over each class's
+        channel group and its positions (``label_mode="channelwise"``), which
+        hides from the next block which class group was active; no learned
+        scale or shift.
     label_mode : {"channelwise", "input"}, default="channelwise"
         How the label enters the network (see above).
     loss, goodness, threshold, symba_scale, label_strength, negatives, n_negatives, \
@@ -85,8 +110,9 @@ peer_normalization
         ``batch_size``).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
-        ``kernel_size``, ``pooling``, ``normalization`` and ``label_mode`` may
-        not change between warm-started fits.
+        ``kernel_size``, ``pooling``, ``pooling_schedule``, ``shortcut``,
+        ``goodness_power``, ``normalization`` and ``label_mode`` may not change
+        between warm-started fits.
     calibrate : bool or "auto", default="auto"
         As in :class:`FFClassifier` (the rule, and when the held-out rows
         make predictions differ from ``calibrate=False``'s, is in its
@@ -157,7 +183,10 @@ peer_normalization
         "channels": [tuple, list],
         "kernel_size": [Interval(Integral, 1, None, closed="left")],
         "pooling": [StrOptions({"max", "avg"}), None],
-        "normalization": [StrOptions({"batch", "sample"})],
+        "pooling_schedule": [StrOptions({"every", "stage"})],
+        "shortcut": [StrOptions({"add"}), None],
+        "goodness_power": [Options(Integral, {1, 2})],
+        "normalization": [StrOptions({"batch", "sample", "layer", "group"})],
         "label_mode": [StrOptions({"channelwise", "input"})],
     }
     _fixed_on_warm_start = (
@@ -165,6 +194,9 @@ peer_normalization
         "channels",
         "kernel_size",
         "pooling",
+        "pooling_schedule",
+        "shortcut",
+        "goodness_power",
         "normalization",
         "label_mode",
     )
@@ -176,6 +208,9 @@ peer_normalization
         *,
         kernel_size=3,
         pooling="max",
+        pooling_schedule="every",
+        shortcut=None,
+        goodness_power=2,
         normalization="batch",
         label_mode="channelwise",
         loss="symba",
@@ -208,6 +243,9 @@ peer_normalization
         self.channels = channels
         self.kernel_size = kernel_size
         self.pooling = pooling
+        self.pooling_schedule = pooling_schedule
+        self.shortcut = shortcut
+        self.goodness_power = goodness_power
         self.normalization = normalization
         self.label_mode = label_mode
         self.loss = loss
@@ -244,6 +282,17 @@ peer_normalization
 
     def _check_settings(self, n_features) -> None:
         check_widths("channels", self.channels, allow_int=False)
+        if isinstance(self.goodness_power, bool):
+            raise ValueError(
+                f"goodness_power must be 1 or 2, got {self.goodness_power!r}"
+            )
+        if self.label_mode == "input" and (
+            self.normalization == "group" or self.goodness_power != 2
+        ):
+            raise ValueError(
+                "normalization='group' and goodness_power=1 read each class's "
+                "group of channels; they need label_mode='channelwise'"
+            )
         if n_features is not None:
             self._shape(n_features)
         super()._check_settings(n_features)
@@ -260,6 +309,9 @@ peer_normalization
             check_widths("channels", self.channels, allow_int=False),
             kernel_size=self.kernel_size,
             pooling=self.pooling,
+            pooling_schedule=self.pooling_schedule,
+            shortcut=self.shortcut,
+            goodness_power=self.goodness_power,
             normalization=self.normalization,
             objective=self._objective(),
             seed=seed,

@@ -48,7 +48,12 @@ from .objective import Objective
 from .shapes import check_input_shape
 
 POOLINGS = ("max", "avg", None)
-NORMALIZATIONS = ("batch", "sample")
+NORMALIZATIONS = ("batch", "sample", "layer", "group")
+#: where the blocks pool: after every block, or after the last block of each
+#: run of equal widths (a stage)
+POOLING_SCHEDULES = ("every", "stage")
+SHORTCUTS = (None, "add")
+GOODNESS_POWERS = (1, 2)
 
 
 def _rms_normalize_sample(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -57,6 +62,27 @@ def _rms_normalize_sample(h: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
     return h * torch.rsqrt(h.float().pow(2).mean(dim=dims, keepdim=True) + eps).to(
         h.dtype
     )
+
+
+def _layer_normalize(h: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
+    """Standardize each sample over all its channels and positions (layer
+    normalization without a learned scale or shift)."""
+    return F.layer_norm(h.float(), h.shape[1:], eps=eps).to(h.dtype)
+
+
+def _group_normalize(h: torch.Tensor, groups: torch.Tensor, eps: float = 1e-5):
+    """Standardize each sample over each group of its channels and their
+    positions; ``groups`` is the (C, G) one-hot membership of the channels
+    (groups may differ in size). No learned scale or shift."""
+    hf = h.float()
+    flat = hf.flatten(2)  # (n, C, P)
+    with torch.autocast(h.device.type, enabled=False):
+        size = groups.sum(dim=0) * flat.shape[2]  # values per group
+        mean = (flat.sum(dim=2) @ groups) / size  # (n, G)
+        centred = flat - (mean @ groups.t()).unsqueeze(2)
+        var = (centred.pow(2).sum(dim=2) @ groups) / size
+        scale = torch.rsqrt(var + eps) @ groups.t()  # (n, C)
+    return (centred * scale.unsqueeze(2)).view_as(hf).to(h.dtype)
 
 
 class BatchChannelNorm(nn.Module):
@@ -216,6 +242,9 @@ class ConvStackNet(LocalTrainingCore):
         pooling: str | None = "max",
         normalization: str = "batch",
         head_grid: int = 2,
+        pooling_schedule: str = "every",
+        shortcut: str | None = None,
+        goodness_power: int = 2,
         objective: Objective | dict | None = None,
         seed: int = 0,
     ):
@@ -235,6 +264,20 @@ class ConvStackNet(LocalTrainingCore):
             )
         if int(head_grid) < 1:
             raise ValueError(f"head_grid must be >= 1, got {head_grid}")
+        if pooling_schedule not in POOLING_SCHEDULES:
+            raise ValueError(
+                f"unknown pooling_schedule {pooling_schedule!r}; expected one of "
+                f"{POOLING_SCHEDULES}"
+            )
+        if shortcut not in SHORTCUTS:
+            raise ValueError(
+                f"unknown shortcut {shortcut!r}; expected one of {SHORTCUTS}"
+            )
+        if goodness_power not in GOODNESS_POWERS:
+            raise ValueError(
+                f"goodness_power must be one of {GOODNESS_POWERS}, got "
+                f"{goodness_power!r}"
+            )
         self.n_features = int(n_features)
         self.n_classes = int(n_classes)
         self.input_shape = input_shape
@@ -243,6 +286,9 @@ class ConvStackNet(LocalTrainingCore):
         self.pooling = pooling
         self.normalization = normalization
         self.head_grid = int(head_grid)
+        self.pooling_schedule = pooling_schedule
+        self.shortcut = shortcut
+        self.goodness_power = int(goodness_power)
         self.seed = int(seed)
 
         n_spatial = len(input_shape) - 1
@@ -252,10 +298,12 @@ class ConvStackNet(LocalTrainingCore):
         spatial = input_shape[1:]
         layers, sizes, head_in = [], [], 0
         self.block_shapes = []  # (C, *spatial) of every block's output
-        for c in channels:
+        for i, c in enumerate(channels):
             sizes.append(c * math.prod(spatial))
             pool_kernel = None
-            if pooling is not None and max(spatial) >= 2:
+            stage_end = i + 1 == len(channels) or channels[i + 1] != c
+            pools = pooling_schedule == "every" or stage_end
+            if pooling is not None and pools and max(spatial) >= 2:
                 pool_kernel = tuple(2 if s >= 2 else 1 for s in spatial)
             layers.append(
                 FFConv(
@@ -296,6 +344,9 @@ class ConvStackNet(LocalTrainingCore):
             pooling=self.pooling,
             normalization=self.normalization,
             head_grid=self.head_grid,
+            pooling_schedule=self.pooling_schedule,
+            shortcut=self.shortcut,
+            goodness_power=self.goodness_power,
             seed=self.seed,
             **super().get_config(),
         )
@@ -322,27 +373,84 @@ class ConvStackNet(LocalTrainingCore):
             out.append(rms_normalize(h.flatten(1)))
         return torch.cat(out, dim=1)
 
-    def _normalized(self, h: torch.Tensor) -> torch.Tensor:
-        """A block's output as the goodness and the next block read it: as is
-        after batch normalization, RMS-normalized per sample otherwise."""
-        return h if self.normalization == "batch" else _rms_normalize_sample(h)
+    def _class_groups(self, i: int) -> torch.Tensor:
+        """The (C, n_classes) one-hot class group of each channel of block
+        ``i`` (channel-wise networks only)."""
+        raise ValueError(
+            "normalization='group' normalizes each class's channel group; it "
+            "needs label_mode='channelwise'"
+        )
 
-    def _propagate(self, h: torch.Tensor) -> list:
-        """Outputs of every block, given the first block's output."""
-        out = [h]
-        for layer in self.layers[1:]:
-            h = layer(self._normalized(h))
-            out.append(h)
+    def _normalized(self, i: int, h: torch.Tensor) -> torch.Tensor:
+        """Block ``i``'s output as the next block reads it: as is after batch
+        normalization, RMS-normalized per sample (``"sample"``), standardized
+        per sample (``"layer"``) or per sample and class group of channels
+        (``"group"``)."""
+        if self.normalization == "batch":
+            return h
+        if self.normalization == "sample":
+            return _rms_normalize_sample(h)
+        if self.normalization == "layer":
+            return _layer_normalize(h)
+        return _group_normalize(h, self._class_groups(i))
+
+    def _shortcut(self, i: int, inp: torch.Tensor) -> torch.Tensor | None:
+        """Block ``i``'s input brought to the shape of its output without
+        parameters: average-pooled where the block pools, zero channels
+        appended where it widens; None where it narrows."""
+        out_channels = self.block_shapes[i][0]
+        if inp.shape[1] > out_channels:
+            return None
+        window = self.layers[i].pool_kernel
+        if self.layers[i].pooling is not None and window is not None:
+            if self.n_spatial == 2:
+                inp = F.avg_pool2d(inp, window, window)
+            else:
+                inp = F.avg_pool1d(inp, window[0], window[0])
+        if inp.shape[1] < out_channels:
+            pad = (0, 0) * self.n_spatial + (0, out_channels - inp.shape[1])
+            inp = F.pad(inp, pad)
+        return inp
+
+    def _passed_on(self, i: int, h: torch.Tensor, inp: torch.Tensor) -> torch.Tensor:
+        """What block ``i`` passes on (to the next block and the head): its
+        normalized output ``h``, plus its input ``inp`` through the shortcut
+        (``shortcut="add"``, from the second block on)."""
+        out = self._normalized(i, h)
+        if self.shortcut == "add" and i > 0:
+            skip = self._shortcut(i, inp)
+            if skip is not None:
+                out = out + skip
         return out
+
+    def _propagate(self, h: torch.Tensor) -> tuple[list, list]:
+        """Every block's output, and what each passes on, given the first
+        block's output."""
+        outs, passed = [h], [self._passed_on(0, h, None)]
+        for i, layer in enumerate(self.layers[1:], start=1):
+            h = layer(passed[-1])
+            outs.append(h)
+            passed.append(self._passed_on(i, h, passed[-1]))
+        return outs, passed
+
+    def _head_inputs(self, outs: list, passed: list) -> list:
+        """What the head reads of every block: its output, or what it passes
+        on with shortcuts (the output and its shortcut)."""
+        return outs if self.shortcut is None else passed
 
     def peer_activity(self, h: torch.Tensor) -> torch.Tensor:
         """Each channel's mean activity over its positions, shape (n, C)."""
         return h.float().flatten(2).mean(dim=2)
 
     # -- readouts ----------------------------------------------------------------------
+    def _passes(self, x: torch.Tensor) -> tuple[list, list]:
+        """Every block's output and what it passes on, for flat input ``x``
+        (:meth:`_propagate` from the first block's output)."""
+        raise NotImplementedError
+
     def block_outputs(self, x: torch.Tensor) -> list:
         """Every block's output for flat input ``x``."""
-        raise NotImplementedError
+        return self._passes(x)[0]
 
     def block_scores(self, x: torch.Tensor) -> torch.Tensor:
         """Per-block class scores, shape (n_blocks, n, n_classes). Unscaled."""
@@ -359,7 +467,7 @@ class ConvStackNet(LocalTrainingCore):
 
     def head_logits(self, x: torch.Tensor) -> torch.Tensor:
         """One-pass readout: the softmax head on the blocks' pooled features."""
-        return self.head(self._features(self.block_outputs(x)))
+        return self.head(self._features(self._head_inputs(*self._passes(x))))
 
 
 class ChannelwiseConvNet(ConvStackNet):
@@ -398,8 +506,11 @@ class ChannelwiseConvNet(ConvStackNet):
         ``goodness="mean"``), so the block cannot lower its loss by silencing
         every group, and the scores of different blocks are on a similar
         scale when they are summed."""
-        sq = self._normalized(h.float()).pow(2)
-        per_channel = sq.flatten(2).mean(dim=2)  # (n, C)
+        h = h.float()
+        if self.normalization in ("batch", "sample"):
+            h = self._normalized(i, h)
+        activity = h.pow(2) if self.goodness_power == 2 else h
+        per_channel = activity.flatten(2).mean(dim=2)  # (n, C)
         m = getattr(self, f"group_{i}")
         with torch.autocast(h.device.type, enabled=False):
             g = per_channel @ m
@@ -409,12 +520,14 @@ class ChannelwiseConvNet(ConvStackNet):
                 g = g * h[0, 0].numel()
         return g
 
+    def _class_groups(self, i: int) -> torch.Tensor:
+        return getattr(self, f"group_{i}")
+
     def _class_scores(self, hs) -> torch.Tensor:
         """Every block's class goodness, shape (n_blocks, n, n_classes)."""
         return torch.stack([self.class_goodness(i, h) for i, h in enumerate(hs)])
 
-    def block_outputs(self, x: torch.Tensor) -> list:
-        """Every block's output for flat input ``x``."""
+    def _passes(self, x: torch.Tensor) -> tuple[list, list]:
         return self._propagate(self.layers[0](self._image(x)))
 
     def block_scores(self, x: torch.Tensor) -> torch.Tensor:
@@ -427,9 +540,9 @@ class ChannelwiseConvNet(ConvStackNet):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(label_logits(x), head_logits(x))`` from one pass through the
         blocks."""
-        hs = self.block_outputs(x)
-        scores = self.objective.logit_scale * self._class_scores(hs).sum(dim=0)
-        return scores, self.head(self._features(hs))
+        outs, passed = self._passes(x)
+        scores = self.objective.logit_scale * self._class_scores(outs).sum(dim=0)
+        return scores, self.head(self._features(self._head_inputs(outs, passed)))
 
     def train_step(
         self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
@@ -440,9 +553,8 @@ class ChannelwiseConvNet(ConvStackNet):
         ``generator`` is not needed (no negatives)."""
         obj = self.objective
         losses, hs = [], []
-        h = self._image(x)
+        inp = self._image(x)
         for i, layer in enumerate(self.layers):
-            inp = h.detach() if i == 0 else self._normalized(h.detach())
             h = layer(inp, weight)
             g = self.class_goodness(i, h)
             if weight is None:
@@ -455,7 +567,9 @@ class ChannelwiseConvNet(ConvStackNet):
                 loss = loss + obj.peer_normalization * self.peer_penalty(i, h, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
-            hs.append(h.detach())
+            h = h.detach()
+            inp = self._passed_on(i, h, inp)
+            hs.append(h if self.shortcut is None else inp)
         head_loss, _ = self.update_head(self._features(hs), y, weight)
         losses.append(head_loss)
         return torch.stack(losses)
@@ -476,6 +590,14 @@ class LabelInputConvNet(ConvStackNet):
     label ``label_strength / n_classes``. Parameters as
     :class:`ConvStackNet`; it uses all of the objective.
     """
+
+    def __init__(self, n_features: int, n_classes: int, *args, **kwargs):
+        super().__init__(n_features, n_classes, *args, **kwargs)
+        if self.normalization == "group" or self.goodness_power != 2:
+            raise ValueError(
+                "normalization='group' and goodness_power=1 read the class "
+                "groups of channels; they need label_mode='channelwise'"
+            )
 
     def _label_channels(self) -> int:
         return self.n_classes
@@ -507,8 +629,9 @@ class LabelInputConvNet(ConvStackNet):
         z = part + add.reshape(add.shape[0], *part.shape[1:]).to(part.dtype)
         return self.layers[0].activate(z, row_weight)
 
-    def block_outputs(self, x: torch.Tensor) -> list:
-        """Every block's output for flat input ``x`` with the neutral label."""
+    def _passes(self, x: torch.Tensor) -> tuple[list, list]:
+        """Every block's output and what it passes on, with the neutral
+        label."""
         part = self._input_part(self._image(x))
         neutral = self._label_maps(part).mean(dim=0, keepdim=True)
         return self._propagate(self._first_block(part, neutral.expand(len(x), -1)))
@@ -520,7 +643,7 @@ class LabelInputConvNet(ConvStackNet):
         part = self._input_part(self._image(x))
         maps = self._label_maps(part)
         rep = part.repeat_interleave(n_classes, dim=0)
-        hs = self._propagate(self._first_block(rep, maps.repeat(n, 1)))
+        hs = self._propagate(self._first_block(rep, maps.repeat(n, 1)))[0]
         return torch.stack(
             [
                 goodness(h.flatten(1), self.objective.goodness).view(n, n_classes)
@@ -542,21 +665,23 @@ class LabelInputConvNet(ConvStackNet):
             # the head's features as prediction computes them (without
             # autograd, batch normalization reads its running averages)
             neutral = maps.detach().mean(dim=0, keepdim=True).expand(n, -1)
-            hs = self._propagate(self._first_block(part.detach(), neutral))
-            feats = self._features(hs)
+            outs, passed = self._propagate(self._first_block(part.detach(), neutral))
+            feats = self._features(self._head_inputs(outs, passed))
         head_loss, probs = self.update_head(feats, y, weight)
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
         n_negatives = y_neg.shape[0] // n
         add = torch.cat([take_rows(maps, y), take_rows(maps, y_neg)])
         row_weight = None if weight is None else weight.repeat(n_negatives + 1)
         h = self._first_block(torch.cat([part] + [part] * n_negatives), add, row_weight)
-        losses = []
+        losses, inp = [], None
         for i, layer in enumerate(self.layers):
             if i > 0:
-                h = layer(self._normalized(h.detach()), row_weight)
+                h = layer(inp, row_weight)
             loss = self.layer_loss(i, h, n, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
+            if i + 1 < len(self.layers):
+                inp = self._passed_on(i, h.detach(), inp)
         losses.append(head_loss)
         return torch.stack(losses)
 

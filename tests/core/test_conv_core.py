@@ -190,3 +190,165 @@ def test_a_saved_conv_ffnet_with_an_unknown_label_mode_is_a_format_error():
     }
     with pytest.raises(ModelFormatError):
         _load_core(state, "FFConvClassifier")
+
+
+# -- residual blocks ------------------------------------------------------------------
+def _residual_net(**kwargs):
+    settings = dict(
+        pooling_schedule="stage",
+        shortcut="add",
+        normalization="group",
+        goodness_power=1,
+    )
+    settings.update(kwargs)
+    return ChannelwiseConvNet(64, 3, (1, 8, 8), [4, 4, 8, 8, 6], **settings)
+
+
+def test_the_stage_schedule_pools_after_each_run_of_equal_widths():
+    net = _residual_net()
+    assert [layer.pool_kernel is not None for layer in net.layers] == [
+        False,
+        True,
+        False,
+        True,
+        True,
+    ]
+    assert [shape[1:] for shape in net.block_shapes] == [
+        (8, 8),
+        (4, 4),
+        (4, 4),
+        (2, 2),
+        (1, 1),
+    ]
+    every = ChannelwiseConvNet(64, 3, (1, 8, 8), [4, 4, 8])
+    assert all(layer.pool_kernel is not None for layer in every.layers)
+
+
+def test_the_shortcut_pools_widens_and_skips_narrowing_blocks():
+    net = _residual_net()
+    x = torch.rand(5, 64, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        outs, passed = net._passes(x)
+    # block 1 pools (8x8 -> 4x4) at equal width: the input average-pooled
+    inp = passed[0]
+    skip = net._shortcut(1, inp)
+    assert torch.equal(skip, torch.nn.functional.avg_pool2d(inp, 2, 2))
+    assert torch.equal(passed[1], net._normalized(1, outs[1]) + skip)
+    # block 2 widens 4 -> 8 channels at 4x4: zero channels appended
+    skip = net._shortcut(2, passed[1])
+    assert skip.shape == (5, 8, 4, 4)
+    assert torch.equal(skip[:, :4], passed[1]) and not skip[:, 4:].any()
+    # block 4 narrows 8 -> 6: no shortcut, the normalized output alone
+    assert net._shortcut(4, passed[3]) is None
+    assert torch.equal(passed[4], net._normalized(4, outs[4]))
+    # the first block's input is the image: no shortcut there
+    assert torch.equal(passed[0], net._normalized(0, outs[0]))
+    for shape, out, on in zip(net.block_shapes, outs, passed, strict=True):
+        assert out.shape[1:] == on.shape[1:] == shape
+
+
+def test_residual_blocks_are_trained_locally():
+    """Each block's loss reaches its own parameters only, through the
+    shortcuts too."""
+    net = _residual_net()
+    net.configure_training(learning_rate=0.01)
+    checked = []
+    step = net.update_layer
+
+    def update_layer(i, loss):
+        others = [
+            p
+            for j, layer in enumerate(net.layers)
+            if j != i
+            for p in layer.parameters()
+        ]
+        grads = torch.autograd.grad(loss, others, retain_graph=True, allow_unused=True)
+        assert all(g is None for g in grads), i
+        checked.append(i)
+        step(i, loss)
+
+    net.update_layer = update_layer
+    x = torch.rand(6, 64, generator=torch.Generator().manual_seed(0))
+    losses = net.train_step(x, torch.arange(6) % 3)
+    assert checked == [0, 1, 2, 3, 4]
+    assert bool(torch.isfinite(losses).all())
+
+
+def test_residual_training_is_deterministic():
+    x = torch.rand(12, 64, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(12) % 3
+    states = []
+    for _ in range(2):
+        net = _residual_net(seed=3)
+        net.configure_training(learning_rate=0.01)
+        for _ in range(3):
+            net.train_step(x, y)
+        states.append(net.state_dict())
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key
+
+
+def test_group_normalization_standardizes_each_class_group_per_sample():
+    net = _residual_net()
+    h = torch.rand(4, 8, 3, 3, generator=torch.Generator().manual_seed(0)) * 5
+    out = net._normalized(2, h)  # 8 channels in 3 groups of 3, 3, 2
+    groups = net._class_groups(2)
+    assert groups.sum(dim=0).tolist() == [3.0, 3.0, 2.0]
+    for g in range(3):
+        part = out[:, groups[:, g].bool()].flatten(1)
+        assert torch.allclose(part.mean(dim=1), torch.zeros(4), atol=1e-5)
+        assert torch.allclose(part.var(dim=1, unbiased=False), torch.ones(4), atol=1e-3)
+    layer = _residual_net(normalization="layer")._normalized(2, h).flatten(1)
+    assert torch.allclose(layer.mean(dim=1), torch.zeros(4), atol=1e-5)
+
+
+def test_mean_goodness_is_the_mean_activity_of_each_class_group():
+    net = _residual_net()
+    h = torch.rand(4, 8, 3, 3, generator=torch.Generator().manual_seed(0))
+    groups = net._class_groups(2)
+    expected = torch.stack(
+        [h[:, groups[:, g].bool()].flatten(1).mean(dim=1) for g in range(3)], dim=1
+    )
+    assert torch.allclose(net.class_goodness(2, h), expected, atol=1e-6)
+    squared = _residual_net(goodness_power=2, normalization="layer")
+    assert torch.allclose(
+        squared.class_goodness(2, h),
+        torch.stack(
+            [h[:, groups[:, g].bool()].pow(2).flatten(1).mean(dim=1) for g in range(3)],
+            dim=1,
+        ),
+        atol=1e-6,
+    )
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(normalization="group"), dict(goodness_power=1)]
+)
+def test_class_group_settings_need_the_channelwise_net(kwargs):
+    with pytest.raises(ValueError, match="channelwise"):
+        LabelInputConvNet(64, 3, (1, 8, 8), [4, 4], **kwargs)
+
+
+def test_a_residual_input_mode_net_trains():
+    net = LabelInputConvNet(
+        64,
+        3,
+        (1, 8, 8),
+        [4, 4, 8],
+        pooling_schedule="stage",
+        shortcut="add",
+        normalization="layer",
+    )
+    net.configure_training(learning_rate=0.01)
+    x = torch.rand(6, 64, generator=torch.Generator().manual_seed(0))
+    losses = net.train_step(x, torch.arange(6) % 3, torch.Generator().manual_seed(1))
+    assert losses.shape == (4,) and bool(torch.isfinite(losses).all())
+    with torch.no_grad():
+        assert net.head_logits(x).shape == (6, 3)
+        assert net.label_logits(x).shape == (6, 3)
+
+
+@pytest.mark.parametrize("key", ["pooling_schedule", "shortcut", "goodness_power"])
+def test_unknown_residual_settings_are_refused(key):
+    with pytest.raises(ValueError, match=key):
+        _residual_net(**{key: "nope"})

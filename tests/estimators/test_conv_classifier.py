@@ -128,3 +128,41 @@ def test_early_stopping_scores_as_prediction_does(small_digits, monkeypatch):
     ).fit(X_tr, y_tr)
     assert training == [False, False, False]
     assert clf.core_.training is False
+
+
+def test_residual_blocks_on_digits(digits_split):
+    """Residual blocks (two per resolution, group normalization, mean
+    goodness) learn the digits as the plain blocks do."""
+    X_tr, X_te, y_tr, y_te = digits_split
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8),
+        channels=(20, 20, 40, 40),
+        pooling_schedule="stage",
+        shortcut="add",
+        normalization="group",
+        goodness_power=1,
+        batch_size=50,
+        max_iter=20,
+        random_state=0,
+    ).fit(X_tr, y_tr)
+    assert clf.score(X_te, y_te) >= 0.95
+    assert [layer.pool_kernel is not None for layer in clf.core_.layers] == [
+        False,
+        True,
+        False,
+        True,
+    ]
+    assert clf.core_.shortcut == "add"
+
+
+@pytest.mark.parametrize(
+    "kwargs", [dict(normalization="group"), dict(goodness_power=1)]
+)
+def test_class_group_settings_need_channelwise_labels(small_digits, kwargs):
+    X, _, y, _ = small_digits
+    with pytest.raises(ValueError, match="label_mode='channelwise'"):
+        FFConvClassifier(
+            input_shape=(1, 8, 8), label_mode="input", max_iter=1, **kwargs
+        ).fit(X, y)
+    with pytest.raises(ValueError, match="goodness_power"):
+        FFConvClassifier(input_shape=(1, 8, 8), goodness_power=True).fit(X, y)

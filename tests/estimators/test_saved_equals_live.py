@@ -87,6 +87,9 @@ ALTERNATIVE = {
     "kernel_size": 2,
     "pooling": "avg",
     "normalization": "sample",
+    "pooling_schedule": "stage",
+    "shortcut": "add",
+    "goodness_power": 1,
     "label_mode": "input",
     "output_layers": [1, 0],
 }
