@@ -1,15 +1,13 @@
 """FFClassifier: a feed-forward Forward-Forward network as a scikit-learn classifier."""
 
-from numbers import Integral
-
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import StrOptions
 
 from ._classifier_base import BaseFFClassifier
-from ._mixins import LayerWidthsMixin
+from ._mixins import DataScaledScheduleMixin, LayerWidthsMixin
 from .core import FFNet
 
 
-class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
+class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
     """Feed-forward network trained with the Forward-Forward algorithm.
 
     Every layer is trained on its own local objective: high goodness (mean or
@@ -235,47 +233,16 @@ class FFClassifier(LayerWidthsMixin, BaseFFClassifier):
         **LayerWidthsMixin._parameter_constraints,
         "label_injection": [StrOptions({"concat", "overlay"})],
         "readout_skip_first": ["boolean"],
-        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
-        "batch_size": [
-            Interval(Integral, 1, None, closed="left"),
-            StrOptions({"auto"}),
-        ],
+        **DataScaledScheduleMixin._parameter_constraints,
     }
-    #: ``max_iter=None``: training rows seen per fit, and the epoch bounds
+    #: ``max_iter=None`` and ``batch_size="auto"`` (see
+    #: :class:`DataScaledScheduleMixin`): training rows seen per fit, the
+    #: epoch bounds, the step cap's batch, the large sets' epoch cap, and the
+    #: auto batch's rule
     _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 15, 60
-    #: ``max_iter=None``: at most the steps of ``_MAX_EPOCHS`` epochs of
-    #: batches of this many rows
     _STEP_BATCH = 100
-    #: ``max_iter=None``: at most this many epochs from this many rows on
     _LARGE_MAX_EPOCHS, _LARGE_ROWS = 30, 2_500
-
-    def _n_epochs(self, n_rows: int) -> int:
-        if self.max_iter is not None:
-            return self.max_iter
-        n_rows = max(1, n_rows)
-        epochs = max(self._MIN_EPOCHS, -(-self._ROWS_SEEN // n_rows))
-        if n_rows >= self._LARGE_ROWS:
-            epochs = min(self._LARGE_MAX_EPOCHS, epochs)
-        if self.batch_size != "auto":
-            return min(self._MAX_EPOCHS, epochs)
-        # the auto batches below _STEP_BATCH rows take more steps per epoch:
-        # cap the steps (epochs x batches per epoch), not only the epochs
-        steps = self._MAX_EPOCHS * -(-n_rows // self._STEP_BATCH)
-        per_epoch = -(-n_rows // self._batch_rows(n_rows))
-        most = max(self._MIN_EPOCHS, min(self._MAX_EPOCHS, -(-steps // per_epoch)))
-        return min(most, epochs)
-
-    #: ``batch_size="auto"``: rows per step ``n_rows // _ROWS_PER_BATCH``
-    #: within these bounds
     _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 50, 200
-
-    def _batch_rows(self, n_rows: int) -> int:
-        if self.batch_size != "auto":
-            return min(self.batch_size, n_rows)
-        rows = min(
-            self._MAX_BATCH, max(self._MIN_BATCH, n_rows // self._ROWS_PER_BATCH)
-        )
-        return min(rows, n_rows)
 
     _fixed_on_warm_start = (
         *LayerWidthsMixin._fixed_on_warm_start,

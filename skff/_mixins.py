@@ -1,6 +1,7 @@
 """What some estimators share: a stack of layers set by width
-(:class:`LayerWidthsMixin`), and an objective that reads labels
-(:class:`LabelledObjectiveMixin`)."""
+(:class:`LayerWidthsMixin`), an objective that reads labels
+(:class:`LabelledObjectiveMixin`), and a batch size and epoch budget that
+scale with the data (:class:`DataScaledScheduleMixin`)."""
 
 from __future__ import annotations
 
@@ -127,3 +128,52 @@ class LabelledObjectiveMixin:
 
     def _negatives_per_row(self) -> int:
         return self.n_negatives
+
+
+class DataScaledScheduleMixin:
+    """``batch_size="auto"`` and ``max_iter=None``: a mini-batch size and an
+    epoch budget that scale with the number of training rows.
+
+    ``batch_size="auto"``: ``n_rows // _ROWS_PER_BATCH`` within
+    ``[_MIN_BATCH, _MAX_BATCH]``. ``max_iter=None``: ``ceil(_ROWS_SEEN /
+    n_rows)`` epochs within ``[_MIN_EPOCHS, _MAX_EPOCHS]``, at most
+    ``_LARGE_MAX_EPOCHS`` from ``_LARGE_ROWS`` rows on, and with the auto
+    batches at most the steps of ``_MAX_EPOCHS`` epochs of batches of
+    ``_STEP_BATCH`` rows (batches below that size take more steps per
+    epoch). Each estimator sets the constants (and documents them)."""
+
+    _parameter_constraints: dict = {
+        "max_iter": [Interval(Integral, 1, None, closed="left"), None],
+        "batch_size": [
+            Interval(Integral, 1, None, closed="left"),
+            StrOptions({"auto"}),
+        ],
+    }
+    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 15, 60
+    _STEP_BATCH = 100
+    _LARGE_MAX_EPOCHS, _LARGE_ROWS = 30, 2_500
+    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 50, 200
+
+    def _n_epochs(self, n_rows: int) -> int:
+        if self.max_iter is not None:
+            return self.max_iter
+        n_rows = max(1, n_rows)
+        epochs = max(self._MIN_EPOCHS, -(-self._ROWS_SEEN // n_rows))
+        if n_rows >= self._LARGE_ROWS:
+            epochs = min(self._LARGE_MAX_EPOCHS, epochs)
+        if self.batch_size != "auto":
+            return min(self._MAX_EPOCHS, epochs)
+        # the auto batches below _STEP_BATCH rows take more steps per epoch:
+        # cap the steps (epochs x batches per epoch), not only the epochs
+        steps = self._MAX_EPOCHS * -(-n_rows // self._STEP_BATCH)
+        per_epoch = -(-n_rows // self._batch_rows(n_rows))
+        most = max(self._MIN_EPOCHS, min(self._MAX_EPOCHS, -(-steps // per_epoch)))
+        return min(most, epochs)
+
+    def _batch_rows(self, n_rows: int) -> int:
+        if self.batch_size != "auto":
+            return min(self.batch_size, n_rows)
+        rows = min(
+            self._MAX_BATCH, max(self._MIN_BATCH, n_rows // self._ROWS_PER_BATCH)
+        )
+        return min(rows, n_rows)
