@@ -47,7 +47,7 @@ def fit_all():
     models["ff-weighted"] = FFClassifier(
         max_iter=3, random_state=0, class_weight="balanced"
     ).fit(X_tr, y_tr, sample_weight=np.linspace(0.1, 1, len(y_tr)))
-    conv = dict(input_shape=(1, 8, 8), random_state=0)
+    conv = dict(input_shape=(1, 8, 8), batch_size=100, random_state=0)
     models["conv"] = FFConvClassifier(
         channels=(20, 30), max_iter=3, calibrate=False, **conv
     ).fit(X_tr, y_tr)

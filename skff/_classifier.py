@@ -77,6 +77,13 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
     readout_skip_first : bool, default=False
         Leave the first layer out of both readouts (Hinton's choice for deeper
         nets).
+    shortcut : {None, "add"}, default=None
+        ``"add"``: residual layers. From the second layer on, where a layer
+        is as wide as its input, it passes on its RMS-normalized activities
+        plus its own (detached) input, RMS-normalized again, instead of its
+        normalized activities alone; no parameters, and each layer still
+        trains on its own loss alone. Whether deeper residual nets beat two
+        layers at equal fit time is measured on :doc:`/benchmarks`.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, ``{label: weight}``, multiplying the
         ``sample_weight`` of ``fit``: every loss of a mini-batch is the
@@ -233,6 +240,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         **LayerWidthsMixin._parameter_constraints,
         "label_injection": [StrOptions({"concat", "overlay"})],
         "readout_skip_first": ["boolean"],
+        "shortcut": [StrOptions({"add"}), None],
         **DataScaledScheduleMixin._parameter_constraints,
     }
     #: ``max_iter=None`` and ``batch_size="auto"`` (see
@@ -248,6 +256,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         *LayerWidthsMixin._fixed_on_warm_start,
         "label_injection",
         "readout_skip_first",
+        "shortcut",
     )
 
     def __init__(
@@ -267,6 +276,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         peer_normalization=0.0,
         readout="both",
         readout_skip_first=False,
+        shortcut=None,
         class_weight=None,
         alpha=0.0,
         learning_rate_init=0.01,
@@ -298,6 +308,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         self.peer_normalization = peer_normalization
         self.readout = readout
         self.readout_skip_first = readout_skip_first
+        self.shortcut = shortcut
         self.class_weight = class_weight
         self.alpha = alpha
         self.learning_rate_init = learning_rate_init
@@ -322,6 +333,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
             self._layer_sizes(),
             label_injection=self.label_injection,
             readout_skip_first=self.readout_skip_first,
+            shortcut=self.shortcut,
             objective=self._objective(),
             seed=seed,
         )

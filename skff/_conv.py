@@ -9,11 +9,11 @@ from numpy.typing import ArrayLike
 from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._classifier_base import BaseFFClassifier
-from ._mixins import check_widths
+from ._mixins import DataScaledScheduleMixin, check_widths
 from .core import CONV_NETS, ConvStackNet, check_input_shape
 
 
-class FFConvClassifier(BaseFFClassifier):
+class FFConvClassifier(DataScaledScheduleMixin, BaseFFClassifier):
     """Convolutional network trained block by block with Forward-Forward.
 
     ``X`` stays 2-D, as everywhere in scikit-learn: each row is reshaped to
@@ -105,9 +105,19 @@ peer_normalization
         wide default blocks fit the heavy rows one by one and may still
         predict the light class in its own region; ``normalization="sample"``
         or narrower blocks follow such weights.
-    alpha, learning_rate_init, learning_rate, max_iter, batch_size
-        Optimization, as in :class:`FFClassifier` (Adam per block; an int
-        ``batch_size``).
+    alpha, learning_rate_init, learning_rate
+        Optimization, as in :class:`FFClassifier` (Adam per block).
+    max_iter : int or None, default=None
+        Number of epochs. None: 20 epochs, and below 2,500 training rows
+        as many steps as 60 epochs of batches of 100 rows (30 epochs of the
+        auto batches of 50 on most sizes), at most 60 epochs. Small sets
+        need more steps; on Fashion-MNIST subsets from 30,000 images more
+        than 20 epochs did not help (:doc:`/benchmarks`).
+    batch_size : int or "auto", default="auto"
+        Mini-batch size (clipped to the number of samples). ``"auto"``:
+        ``n_rows // 50`` within [50, 100], where ``n_rows`` are the rows
+        that train, so 50 rows up to 2,500 training rows and 100 from
+        5,000 on.
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
         ``kernel_size``, ``pooling``, ``pooling_schedule``, ``shortcut``,
@@ -188,7 +198,16 @@ peer_normalization
         "goodness_power": [Options(Integral, {1, 2})],
         "normalization": [StrOptions({"batch", "sample", "layer", "group"})],
         "label_mode": [StrOptions({"channelwise", "input"})],
+        **DataScaledScheduleMixin._parameter_constraints,
     }
+    #: ``max_iter=None`` and ``batch_size="auto"`` (see
+    #: :class:`DataScaledScheduleMixin`): 20 epochs from 2,500 rows on,
+    #: below that the step cap (about 30 epochs of batches of 50); batches
+    #: of 50 to 100 rows
+    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 20, 60
+    _STEP_BATCH = 100
+    _LARGE_MAX_EPOCHS, _LARGE_ROWS = 20, 2_500
+    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 50, 100
     _fixed_on_warm_start = (
         "input_shape",
         "channels",
@@ -226,8 +245,8 @@ peer_normalization
         alpha=0.0,
         learning_rate_init=0.001,
         learning_rate="linear",
-        max_iter=20,
-        batch_size=100,
+        max_iter=None,
+        batch_size="auto",
         early_stopping=False,
         calibrate="auto",
         validation_fraction=0.1,

@@ -34,6 +34,12 @@ class FFNet(LocalTrainingCore):
     label_injection : {"concat", "overlay"}
     readout_skip_first : bool
         Leave the first layer out of the goodness and softmax readouts.
+    shortcut : {None, "add"}
+        ``"add"``: residual layers. From the second layer on, where a layer
+        is as wide as its input, it passes on ``rms(rms(h) + input)`` (its
+        normalized activities plus its own detached input, normalized
+        again) instead of ``rms(h)``; no parameters, and each layer still
+        trains on its own loss alone.
     objective : Objective or dict, optional
         The local objective (see :class:`~skff.core.Objective`); replace it
         with :meth:`set_objective`.
@@ -49,10 +55,13 @@ class FFNet(LocalTrainingCore):
         *,
         label_injection: str = "concat",
         readout_skip_first: bool = False,
+        shortcut: str | None = None,
         objective: Objective | dict | None = None,
         seed: int = 0,
     ):
         super().__init__(objective)
+        if shortcut not in (None, "add"):
+            raise ValueError(f"unknown shortcut {shortcut!r}; expected None or 'add'")
         if label_injection not in LABEL_INJECTIONS:
             raise ValueError(f"unknown label_injection {label_injection!r}")
         if label_injection == "overlay" and n_features < n_classes:
@@ -67,6 +76,7 @@ class FFNet(LocalTrainingCore):
         self.hidden_sizes = [int(h) for h in hidden_sizes]
         self.label_injection = label_injection
         self.readout_skip_first = bool(readout_skip_first)
+        self.shortcut = shortcut
         self.seed = int(seed)
         self.first_readout = 1 if readout_skip_first else 0
 
@@ -87,6 +97,7 @@ class FFNet(LocalTrainingCore):
             hidden_sizes=list(self.hidden_sizes),
             label_injection=self.label_injection,
             readout_skip_first=self.readout_skip_first,
+            shortcut=self.shortcut,
             seed=self.seed,
             **super().get_config(),
         )
@@ -117,12 +128,23 @@ class FFNet(LocalTrainingCore):
     def _neutral_column(self) -> torch.Tensor:
         return self._label_columns().mean(dim=0)
 
+    def _passed_on(self, i: int, h: torch.Tensor, inp) -> torch.Tensor:
+        """What layer ``i`` with activities ``h`` and input ``inp`` passes to
+        the next layer: ``rms(h)``, or with ``shortcut="add"`` (from the
+        second layer on, where the widths match) ``rms(rms(h) + inp)``."""
+        out = rms_normalize(h)
+        if self.shortcut == "add" and i > 0 and inp.shape[1] == out.shape[1]:
+            out = rms_normalize(out + inp)
+        return out
+
     def _propagate(self, h: torch.Tensor) -> list:
         """Activities of every layer, given the first layer's activities."""
-        out = [h]
-        for layer in self.layers[1:]:
-            h = layer(rms_normalize(h))
+        out, inp = [h], self._passed_on(0, h, None)
+        for i, layer in enumerate(self.layers[1:], start=1):
+            h = layer(inp)
             out.append(h)
+            if i + 1 < len(self.layers):
+                inp = self._passed_on(i, h, inp)
         return out
 
     def neutral_features(self, x: torch.Tensor, input_part=None) -> torch.Tensor:
@@ -209,12 +231,14 @@ class FFNet(LocalTrainingCore):
                 [part + take_rows(cols, y), part.repeat(k, 1) + take_rows(cols, y_neg)]
             )
         )
-        losses = []
+        losses, inp = [], None
         for i, layer in enumerate(self.layers):
             if i > 0:
-                h = layer(rms_normalize(h.detach()))
+                h = layer(inp)
             loss = self.layer_loss(i, h, n, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
+            if i + 1 < len(self.layers):
+                inp = self._passed_on(i, h.detach(), inp)
         losses.append(head_loss)
         return torch.stack(losses)

@@ -91,3 +91,50 @@ def test_both_readouts_share_the_label_free_pass(core_class, monkeypatch):
         assert calls == [8]
         assert torch.equal(goodness, net.label_logits(x))
         assert torch.equal(head, net.head_logits(x))
+
+
+def test_residual_layers_pass_on_their_input_where_widths_match():
+    net = FFNet(10, 3, [8, 8, 6], shortcut="add")
+    h, inp = torch.rand(4, 8), rms_normalize(torch.rand(4, 8))
+    assert torch.equal(net._passed_on(0, h, None), rms_normalize(h))
+    assert torch.equal(net._passed_on(1, h, inp), rms_normalize(rms_normalize(h) + inp))
+    narrower = torch.rand(4, 6)
+    assert torch.equal(net._passed_on(2, narrower, inp), rms_normalize(narrower))
+    plain = FFNet(10, 3, [8, 8, 6])
+    assert torch.equal(plain._passed_on(1, h, inp), rms_normalize(h))
+    with pytest.raises(ValueError, match="shortcut"):
+        FFNet(10, 3, [8, 8], shortcut="concat")
+
+
+def test_residual_layers_are_trained_locally():
+    """Each layer's loss reaches its own parameters only, through the
+    shortcuts too; and the residual net trains deterministically."""
+    x = torch.rand(16, 10, generator=torch.Generator().manual_seed(0))
+    y = torch.arange(16) % 3
+    states = []
+    for _ in range(2):
+        net = FFNet(10, 3, [8, 8, 8], shortcut="add", seed=1)
+        net.configure_training(learning_rate=0.05)
+        checked, step = [], net.update_layer
+
+        def update_layer(i, loss, net=net, checked=checked, step=step):
+            others = [
+                p
+                for j, layer in enumerate(net.layers)
+                if j != i
+                for p in layer.parameters()
+            ]
+            grads = torch.autograd.grad(
+                loss, others, retain_graph=True, allow_unused=True
+            )
+            assert all(g is None for g in grads), i
+            checked.append(i)
+            step(i, loss)
+
+        net.update_layer = update_layer
+        for _ in range(2):
+            net.train_step(x, y, torch.Generator().manual_seed(2))
+        assert checked == [0, 1, 2, 0, 1, 2]
+        states.append(net.state_dict())
+    for key, value in states[0].items():
+        assert torch.equal(value, states[1][key]), key

@@ -166,3 +166,20 @@ def test_class_group_settings_need_channelwise_labels(small_digits, kwargs):
         ).fit(X, y)
     with pytest.raises(ValueError, match="goodness_power"):
         FFConvClassifier(input_shape=(1, 8, 8), goodness_power=True).fit(X, y)
+
+
+def test_the_default_batch_and_epochs_scale_with_the_data(small_digits):
+    """batch_size="auto": n_rows // 50 within [50, 100]; max_iter=None: 20
+    epochs from 2,500 training rows on, below that as many steps as 60
+    epochs of batches of 100 (about 30 epochs of batches of 50)."""
+    default = FFConvClassifier()
+    sizes = (300, 1_258, 2_499, 2_500, 4_000, 5_000, 52_200)
+    assert [default._batch_rows(n) for n in sizes] == [50, 50, 50, 50, 80, 100, 100]
+    assert [default._n_epochs(n) for n in sizes] == [30, 30, 30, 20, 20, 20, 20]
+    assert FFConvClassifier(batch_size=100)._n_epochs(1_258) == 60
+    assert FFConvClassifier(max_iter=3, batch_size=7)._batch_rows(1_258) == 7
+    X_tr, _, y_tr, _ = small_digits
+    clf = FFConvClassifier(
+        input_shape=(1, 8, 8), channels=(10, 10), calibrate=False, random_state=0
+    ).fit(X_tr, y_tr)
+    assert clf.n_iter_ == 30 == len(clf.loss_curve_)
