@@ -88,8 +88,7 @@ box(
     1.5,
     4.6,
     0.9,
-    "$s_b = h_b + \\mathrm{shortcut}(s_{b-1})$\nto block $b+1$ and to the "
-    "softmax head",
+    "$s_b = h_b + \\mathrm{shortcut}(s_{b-1})$\nto block $b+1$ and to the softmax head",
     INPUT,
 )
 
@@ -118,8 +117,7 @@ ax.text(
 )
 arrow(ax, (main_x, 2.92), (main_x, 1.95))
 ax.set_title(
-    'A residual block of FFConvClassifier (shortcut="add", '
-    'pooling_schedule="stage")',
+    'A residual block of FFConvClassifier (shortcut="add", pooling_schedule="stage")',
     fontsize=12,
 )
 fig.tight_layout()
