@@ -108,16 +108,15 @@ peer_normalization
     alpha, learning_rate_init, learning_rate
         Optimization, as in :class:`FFClassifier` (Adam per block).
     max_iter : int or None, default=None
-        Number of epochs. None: 20 epochs, and below 2,500 training rows
-        as many steps as 60 epochs of batches of 100 rows (30 epochs of the
-        auto batches of 50 on most sizes), at most 60 epochs. Small sets
-        need more steps; on Fashion-MNIST subsets from 30,000 images more
-        than 20 epochs did not help (:doc:`/benchmarks`).
+        Number of epochs. None: 20 (with the auto batches, at least 400
+        steps on every data set).
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
-        ``n_rows // 50`` within [50, 100], where ``n_rows`` are the rows
-        that train, so 50 rows up to 2,500 training rows and 100 from
-        5,000 on.
+        ``n_rows // 20`` within [10, 100], where ``n_rows`` are the rows
+        that train: 100 from 2,000 training rows on, smaller batches below,
+        so that every epoch takes at least 20 steps. On Fashion-MNIST
+        subsets of 2,000 images more steps (smaller batches or more epochs)
+        lost accuracy, on the digits they gained (:doc:`/benchmarks`).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
         ``kernel_size``, ``pooling``, ``pooling_schedule``, ``shortcut``,
@@ -200,14 +199,12 @@ peer_normalization
         "label_mode": [StrOptions({"channelwise", "input"})],
         **DataScaledScheduleMixin._parameter_constraints,
     }
-    #: ``max_iter=None`` and ``batch_size="auto"`` (see
-    #: :class:`DataScaledScheduleMixin`): 20 epochs from 2,500 rows on,
-    #: below that the step cap (about 30 epochs of batches of 50); batches
-    #: of 50 to 100 rows
-    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 20, 60
+    #: ``max_iter=None``: 20 epochs on every size; ``batch_size="auto"``:
+    #: ``n_rows // 20`` within [10, 100] (see :class:`DataScaledScheduleMixin`)
+    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 20, 20
     _STEP_BATCH = 100
     _LARGE_MAX_EPOCHS, _LARGE_ROWS = 20, 2_500
-    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 50, 100
+    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 20, 10, 100
     _fixed_on_warm_start = (
         "input_shape",
         "channels",

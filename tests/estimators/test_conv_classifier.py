@@ -6,6 +6,7 @@ import pytest
 from sklearn.model_selection import train_test_split
 
 from skff import FFClassifier, FFConvClassifier
+from skff.core import ChannelwiseConvNet
 
 
 def make_motifs(n=1200, length=64, seed=0):
@@ -168,18 +169,26 @@ def test_class_group_settings_need_channelwise_labels(small_digits, kwargs):
         FFConvClassifier(input_shape=(1, 8, 8), goodness_power=True).fit(X, y)
 
 
-def test_the_default_batch_and_epochs_scale_with_the_data(small_digits):
-    """batch_size="auto": n_rows // 50 within [50, 100]; max_iter=None: 20
-    epochs from 2,500 training rows on, below that as many steps as 60
-    epochs of batches of 100 (about 30 epochs of batches of 50)."""
+def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, monkeypatch):
+    """batch_size="auto": n_rows // 20 within [10, 100], so that every epoch
+    takes at least 20 steps; max_iter=None: 20 epochs."""
     default = FFConvClassifier()
-    sizes = (300, 1_258, 2_499, 2_500, 4_000, 5_000, 52_200)
-    assert [default._batch_rows(n) for n in sizes] == [50, 50, 50, 50, 80, 100, 100]
-    assert [default._n_epochs(n) for n in sizes] == [30, 30, 30, 20, 20, 20, 20]
-    assert FFConvClassifier(batch_size=100)._n_epochs(1_258) == 60
+    sizes = (15, 300, 1_258, 1_999, 2_000, 52_200)
+    assert [default._batch_rows(n) for n in sizes] == [10, 15, 62, 99, 100, 100]
+    assert {default._n_epochs(n) for n in sizes} == {20}
+    assert FFConvClassifier(batch_size=7)._n_epochs(1_258) == 20
     assert FFConvClassifier(max_iter=3, batch_size=7)._batch_rows(1_258) == 7
     X_tr, _, y_tr, _ = small_digits
+    rows = []
+    step = ChannelwiseConvNet.train_step
+
+    def counted(self, x, *args, **kwargs):
+        rows.append(len(x))
+        return step(self, x, *args, **kwargs)
+
+    monkeypatch.setattr(ChannelwiseConvNet, "train_step", counted)
     clf = FFConvClassifier(
         input_shape=(1, 8, 8), channels=(10, 10), calibrate=False, random_state=0
     ).fit(X_tr, y_tr)
-    assert clf.n_iter_ == 30 == len(clf.loss_curve_)
+    assert clf.n_iter_ == 20 == len(clf.loss_curve_)
+    assert rows == [15] * 20 * 20  # 300 rows: 20 steps of 15 rows per epoch
