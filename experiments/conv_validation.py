@@ -50,6 +50,7 @@ def parse_args(argv=None):
     parser.add_argument("--n-train", type=int, default=10000)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--save", help="save the trained core here (torch.save)")
     return parser.parse_args(argv)
 
 
@@ -76,6 +77,8 @@ def evaluate(core, X, y):
         softmax=acc(head),
         both=acc(both),
         blocks=[acc(b) for b in blocks],
+        # the goodness summed from block k on, for every k
+        from_block=[acc(blocks[k:].sum(0)) for k in range(len(blocks))],
     )
 
 
@@ -126,6 +129,8 @@ def run(args):
         scores = evaluate(core, X_val, y_val)
         print(f"epoch {epoch + 1} ({seconds:.1f} s): {scores}", flush=True)
     print(f"training time {total:.0f} s, {total / args.epochs:.1f} s per epoch")
+    if args.save:
+        torch.save(core, args.save)
     print_provenance(args.threads, started)
 
 

@@ -27,6 +27,15 @@ maps the estimator's ``label_mode`` to it):
     positives and negatives, the objective's ``loss``; prediction scores every
     label.
 
+Deeper nets (``pooling_schedule="stage"``: only the last block of each run
+of equal widths pools) can be residual (``shortcut="add"``): from the second
+block on, a block passes on its normalized output plus its detached input
+brought to the output's shape without parameters, while its loss still reads
+its own output only. ``normalization="layer"`` or ``"group"`` standardizes
+each row between blocks (over all channels, or over each class's channel
+group) and the goodness then reads the block's activity itself;
+``goodness_power=1`` makes a class's goodness its group's mean activity.
+
 Both are a :class:`ConvStackNet`: the blocks (:class:`FFConv`, with
 :class:`BatchChannelNorm`), their pooling, and a linear softmax head trained on
 the detached, RMS-normalized outputs of every block, average-pooled to at most
@@ -216,12 +225,21 @@ class ConvStackNet(LocalTrainingCore):
     pooling : {"max", "avg", None}
         2-wide pooling after each block, skipped along a dimension of size 1
         (and entirely once every spatial dimension is 1).
-    normalization : {"batch", "sample"}
+    normalization : {"batch", "sample", "layer", "group"}
         Batch normalization after each block, or each sample's output
-        RMS-normalized (see the module docstring).
+        RMS-normalized, standardized, or standardized per class group of
+        channels before the next block (see the module docstring).
     head_grid : int
         Cells per spatial dimension of each block's average-pooled features
         for the softmax head.
+    pooling_schedule : {"every", "stage"}
+        Pool after every block, or after the last block of each run of equal
+        ``channels`` and after the last block.
+    shortcut : {None, "add"}
+        Residual blocks (see the module docstring).
+    goodness_power : {1, 2}
+        Channel-wise class goodness: the mean of the group's activity
+        squared (2) or as is (1).
     objective : Objective or dict, optional
         The local objective (what each subclass reads of it, see there).
     seed : int
