@@ -108,15 +108,14 @@ peer_normalization
     alpha, learning_rate_init, learning_rate
         Optimization, as in :class:`FFClassifier` (Adam per block).
     max_iter : int or None, default=None
-        Number of epochs. None: 20 (with the auto batches, at least 400
-        steps on every data set).
+        Number of epochs. None: 20.
     batch_size : int or "auto", default="auto"
         Mini-batch size (clipped to the number of samples). ``"auto"``:
-        ``n_rows // 20`` within [10, 100], where ``n_rows`` are the rows
-        that train: 100 from 2,000 training rows on, smaller batches below,
-        so that every epoch takes at least 20 steps. On Fashion-MNIST
-        subsets of 2,000 images more steps (smaller batches or more epochs)
-        lost accuracy, on the digits they gained (:doc:`/benchmarks`).
+        ``n_rows // 20`` within [50, 100], where ``n_rows`` are the rows
+        that train: 100 from 2,000 training rows on, and from 1,000 rows
+        at least 20 steps per epoch. On Fashion-MNIST subsets of 2,000
+        images more steps (smaller batches or more epochs) lost accuracy,
+        on the digits they gained (:doc:`/benchmarks`).
     early_stopping, validation_fraction, n_iter_no_change, tol, warm_start
         As in :class:`FFClassifier`. ``input_shape``, ``channels``,
         ``kernel_size``, ``pooling``, ``pooling_schedule``, ``shortcut``,
@@ -200,11 +199,11 @@ peer_normalization
         **DataScaledScheduleMixin._parameter_constraints,
     }
     #: ``max_iter=None``: 20 epochs on every size; ``batch_size="auto"``:
-    #: ``n_rows // 20`` within [10, 100] (see :class:`DataScaledScheduleMixin`)
+    #: ``n_rows // 20`` within [50, 100] (see :class:`DataScaledScheduleMixin`)
     _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 20, 20
     _STEP_BATCH = 100
     _LARGE_MAX_EPOCHS, _LARGE_ROWS = 20, 2_500
-    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 20, 10, 100
+    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 20, 50, 100
     _fixed_on_warm_start = (
         "input_shape",
         "channels",

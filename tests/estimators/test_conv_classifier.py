@@ -170,11 +170,11 @@ def test_class_group_settings_need_channelwise_labels(small_digits, kwargs):
 
 
 def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, monkeypatch):
-    """batch_size="auto": n_rows // 20 within [10, 100], so that every epoch
-    takes at least 20 steps; max_iter=None: 20 epochs."""
+    """batch_size="auto": n_rows // 20 within [50, 100], so that from 1,000
+    rows every epoch takes at least 20 steps; max_iter=None: 20 epochs."""
     default = FFConvClassifier()
     sizes = (15, 300, 1_258, 1_999, 2_000, 52_200)
-    assert [default._batch_rows(n) for n in sizes] == [10, 15, 62, 99, 100, 100]
+    assert [default._batch_rows(n) for n in sizes] == [15, 50, 62, 99, 100, 100]
     assert {default._n_epochs(n) for n in sizes} == {20}
     assert FFConvClassifier(batch_size=7)._n_epochs(1_258) == 20
     assert FFConvClassifier(max_iter=3, batch_size=7)._batch_rows(1_258) == 7
@@ -191,4 +191,4 @@ def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, monkeypa
         input_shape=(1, 8, 8), channels=(10, 10), calibrate=False, random_state=0
     ).fit(X_tr, y_tr)
     assert clf.n_iter_ == 20 == len(clf.loss_curve_)
-    assert rows == [15] * 20 * 20  # 300 rows: 20 steps of 15 rows per epoch
+    assert rows == [50] * 6 * 20  # 300 rows: 6 steps of 50 rows per epoch
