@@ -6,35 +6,9 @@ built; nothing is trained here.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from _diagram import arrow, box
 
 POS, NEG, LAYER, LOCAL, READ = "#d9f2d9", "#f9d6d5", "#dce8f7", "#fff2cc", "#eeeeee"
-
-
-def box(ax, x, y, w, h, text, color, size=10):
-    ax.add_patch(
-        FancyBboxPatch(
-            (x - w / 2, y - h / 2),
-            w,
-            h,
-            boxstyle="round,pad=0.02,rounding_size=0.08",
-            fc=color,
-            ec="0.3",
-            lw=1.2,
-        )
-    )
-    ax.text(x, y, text, ha="center", va="center", fontsize=size)
-
-
-def arrow(ax, start, end, style="-|>", ls="-", color="0.2", text=None, dx=0.12):
-    ax.add_patch(
-        FancyArrowPatch(
-            start, end, arrowstyle=style, mutation_scale=14, lw=1.4, ls=ls, color=color
-        )
-    )
-    if text:
-        mx, my = (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
-        ax.text(mx + dx, my, text, ha="left", va="center", fontsize=9, color=color)
 
 
 fig, ax = plt.subplots(figsize=(10, 9.4))

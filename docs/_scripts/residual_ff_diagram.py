@@ -6,40 +6,10 @@ built; nothing is trained here.
 """
 
 import matplotlib.pyplot as plt
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+from _diagram import arrow, box
 
 LAYER, LOCAL, SKIP, INPUT = "#dce8f7", "#fff2cc", "#f3e5f5", "#d9f2d9"
 GRAD = "#b85450"
-
-
-def box(ax, x, y, w, h, text, color, size=9.5):
-    ax.add_patch(
-        FancyBboxPatch(
-            (x - w / 2, y - h / 2),
-            w,
-            h,
-            boxstyle="round,pad=0.02,rounding_size=0.08",
-            fc=color,
-            ec="0.3",
-            lw=1.2,
-        )
-    )
-    ax.text(x, y, text, ha="center", va="center", fontsize=size)
-
-
-def arrow(ax, start, end, ls="-", color="0.2", rad=0.0):
-    ax.add_patch(
-        FancyArrowPatch(
-            start,
-            end,
-            arrowstyle="-|>",
-            connectionstyle=f"arc3,rad={rad}",
-            mutation_scale=14,
-            lw=1.4,
-            ls=ls,
-            color=color,
-        )
-    )
 
 
 fig, ax = plt.subplots(figsize=(10, 5.8))
@@ -48,7 +18,7 @@ ax.set_ylim(0.8, 8.3)
 ax.axis("off")
 
 main_x, loss_x, skip_x = 3.2, 7.9, 0.9
-box(ax, main_x, 7.6, 3.4, 0.75, "$s_{b-1}$: what block $b-1$ passes on", INPUT)
+box(ax, main_x, 7.6, 3.4, 0.75, "$s_{b-1}$: what block $b-1$ passes on", INPUT, 9.5)
 box(
     ax,
     main_x,
@@ -58,6 +28,7 @@ box(
     "block $b$: conv ('same') $\\to$ ReLU\n$\\to$ pool (last block of a stage)"
     "\n$\\to$ normalization = $h_b$",
     LAYER,
+    size=9.5,
 )
 box(
     ax,
@@ -90,6 +61,7 @@ box(
     0.9,
     "$s_b = h_b + \\mathrm{shortcut}(s_{b-1})$\nto block $b+1$ and to the softmax head",
     INPUT,
+    size=9.5,
 )
 
 arrow(ax, (main_x, 7.2), (main_x, 6.45))
