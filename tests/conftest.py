@@ -54,6 +54,24 @@ def training_spy(monkeypatch):
     return spy
 
 
+@pytest.fixture
+def step_rows(monkeypatch):
+    """``step_rows(core_class)`` returns a list that records the number of
+    rows of every training step of that core class."""
+
+    def spy(core_class):
+        rows, step = [], core_class.train_step
+
+        def train_step(self, x, *args, **kwargs):
+            rows.append(len(x))
+            return step(self, x, *args, **kwargs)
+
+        monkeypatch.setattr(core_class, "train_step", train_step)
+        return rows
+
+    return spy
+
+
 @pytest.fixture(scope="session")
 def digits_split():
     """scikit-learn's digits scaled to [0, 1], 70/30 stratified, random_state=0."""

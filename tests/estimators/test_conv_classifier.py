@@ -169,7 +169,7 @@ def test_class_group_settings_need_channelwise_labels(small_digits, kwargs):
         FFConvClassifier(input_shape=(1, 8, 8), goodness_power=True).fit(X, y)
 
 
-def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, monkeypatch):
+def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, step_rows):
     """batch_size="auto": n_rows // 20 within [50, 100], so that from 1,000
     rows every epoch takes at least 20 steps; max_iter=None: 20 epochs."""
     default = FFConvClassifier()
@@ -179,14 +179,7 @@ def test_the_default_batch_and_epochs_scale_with_the_data(small_digits, monkeypa
     assert FFConvClassifier(batch_size=7)._n_epochs(1_258) == 20
     assert FFConvClassifier(max_iter=3, batch_size=7)._batch_rows(1_258) == 7
     X_tr, _, y_tr, _ = small_digits
-    rows = []
-    step = ChannelwiseConvNet.train_step
-
-    def counted(self, x, *args, **kwargs):
-        rows.append(len(x))
-        return step(self, x, *args, **kwargs)
-
-    monkeypatch.setattr(ChannelwiseConvNet, "train_step", counted)
+    rows = step_rows(ChannelwiseConvNet)
     clf = FFConvClassifier(
         input_shape=(1, 8, 8), channels=(10, 10), calibrate=False, random_state=0
     ).fit(X_tr, y_tr)

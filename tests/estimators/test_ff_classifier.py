@@ -307,22 +307,15 @@ def test_the_default_epoch_budget_scales_with_the_data(monkeypatch):
     assert FFClassifier(**params).partial_fit(X, y, classes=[0, 1]).n_iter_ == 1
 
 
-def test_the_auto_batch_size_scales_with_the_data(monkeypatch):
+def test_the_auto_batch_size_scales_with_the_data(step_rows):
     """batch_size="auto" trains in batches of n_rows // 50 rows within
     [50, 200] (clipped to the rows); an int is used as given."""
-    sizes = []
-    step = FFNet.train_step
-
-    def spy(self, x, *args, **kwargs):
-        sizes.append(len(x))
-        return step(self, x, *args, **kwargs)
-
     assert [
         FFClassifier()._batch_rows(n) for n in (60, 1000, 5000, 7500, 10_000, 60_000)
     ] == [50, 50, 100, 150, 200, 200]
     assert FFClassifier()._batch_rows(30) == 30
     assert FFClassifier(batch_size=32)._batch_rows(60_000) == 32
-    monkeypatch.setattr(FFNet, "train_step", spy)
+    sizes = step_rows(FFNet)
     rng = np.random.RandomState(0)
     X, y = rng.rand(7600, 3), np.arange(7600) % 2
     params = dict(hidden_size=4, max_iter=1, calibrate=False, random_state=0)
@@ -336,7 +329,7 @@ def test_the_auto_batch_size_scales_with_the_data(monkeypatch):
     assert sizes == [80] * 50
 
 
-def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
+def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch, step_rows):
     """calibrate="auto" holds out validation_fraction of the rows (from
     _CALIBRATION_ROWS rows on; 10,000 by default) to fit the temperatures
     after training, without scoring epochs or stopping early; the other rows
@@ -345,14 +338,7 @@ def test_calibrate_holds_out_rows_for_the_temperatures(monkeypatch):
     temperatures soften the probabilities and keep every prediction."""
     monkeypatch.setattr(FFClassifier, "_CALIBRATION_ROWS", 400)
     assert FFClassifier._CALIBRATION_ROWS == 400
-    rows = []
-    step = FFNet.train_step
-
-    def spy(self, x, *args, **kwargs):
-        rows.append(len(x))
-        return step(self, x, *args, **kwargs)
-
-    monkeypatch.setattr(FFNet, "train_step", spy)
+    rows = step_rows(FFNet)
     X, y = load_digits(return_X_y=True)
     X = X / 16.0
     params = dict(hidden_size=32, max_iter=4, batch_size=50, random_state=0)
