@@ -244,14 +244,8 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         "shortcut": [StrOptions({"add"}), None],
         **DataScaledScheduleMixin._parameter_constraints,
     }
-    #: ``max_iter=None`` and ``batch_size="auto"`` (see
-    #: :class:`DataScaledScheduleMixin`): training rows seen per fit, the
-    #: epoch bounds, the step cap's batch, the large sets' epoch cap, and the
-    #: auto batch's rule
-    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 15, 60
-    _STEP_BATCH = 100
-    _LARGE_MAX_EPOCHS, _LARGE_ROWS = 30, 2_500
-    _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 50, 50, 200
+    # max_iter=None and batch_size="auto": DataScaledScheduleMixin's rule
+    # and constants as they are (documented above)
 
     _fixed_on_warm_start = (
         *LayerWidthsMixin._fixed_on_warm_start,

@@ -198,11 +198,10 @@ peer_normalization
         "label_mode": [StrOptions({"channelwise", "input"})],
         **DataScaledScheduleMixin._parameter_constraints,
     }
-    #: ``max_iter=None``: 20 epochs on every size; ``batch_size="auto"``:
-    #: ``n_rows // 20`` within [50, 100] (see :class:`DataScaledScheduleMixin`)
-    _ROWS_SEEN, _MIN_EPOCHS, _MAX_EPOCHS = 900_000, 20, 20
-    _STEP_BATCH = 100
-    _LARGE_MAX_EPOCHS, _LARGE_ROWS = 20, 2_500
+    #: ``max_iter=None``: 20 epochs on every size (the epoch bounds of
+    #: :class:`DataScaledScheduleMixin` both 20); ``batch_size="auto"``:
+    #: ``n_rows // 20`` within [50, 100]
+    _MIN_EPOCHS, _MAX_EPOCHS = 20, 20
     _ROWS_PER_BATCH, _MIN_BATCH, _MAX_BATCH = 20, 50, 100
     _fixed_on_warm_start = (
         "input_shape",

@@ -140,7 +140,9 @@ class DataScaledScheduleMixin:
     ``_LARGE_MAX_EPOCHS`` from ``_LARGE_ROWS`` rows on, and with the auto
     batches at most the steps of ``_MAX_EPOCHS`` epochs of batches of
     ``_STEP_BATCH`` rows (batches below that size take more steps per
-    epoch). Each estimator sets the constants (and documents them)."""
+    epoch). The constants below are :class:`~skff.FFClassifier`'s rule;
+    another estimator overrides those it sets differently (and documents
+    its rule)."""
 
     _parameter_constraints: dict = {
         "max_iter": [Interval(Integral, 1, None, closed="left"), None],

@@ -441,14 +441,21 @@ class ConvStackNet(LocalTrainingCore):
                 out = out + skip
         return out
 
+    def _passes_on(self, i: int) -> bool:
+        """Whether anything reads what block ``i`` passes on: the next block,
+        or (with shortcuts) the head."""
+        return i + 1 < len(self.layers) or self.shortcut is not None
+
     def _propagate(self, h: torch.Tensor) -> tuple[list, list]:
-        """Every block's output, and what each passes on, given the first
-        block's output."""
-        outs, passed = [h], [self._passed_on(0, h, None)]
-        for i, layer in enumerate(self.layers[1:], start=1):
-            h = layer(passed[-1])
-            outs.append(h)
-            passed.append(self._passed_on(i, h, passed[-1]))
+        """Every block's output, and what each passes on (where something
+        reads it, :meth:`_passes_on`), given the first block's output."""
+        outs, passed = [h], []
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                h = layer(passed[-1])
+                outs.append(h)
+            if self._passes_on(i):
+                passed.append(self._passed_on(i, h, passed[-1] if i else None))
         return outs, passed
 
     def _head_inputs(self, outs: list, passed: list) -> list:
@@ -586,7 +593,8 @@ class ChannelwiseConvNet(ConvStackNet):
             self.update_layer(i, loss)
             losses.append(loss.detach())
             h = h.detach()
-            inp = self._passed_on(i, h, inp)
+            if self._passes_on(i):
+                inp = self._passed_on(i, h, inp)
             hs.append(h if self.shortcut is None else inp)
         head_loss, _ = self.update_head(self._features(hs), y, weight)
         losses.append(head_loss)
@@ -698,7 +706,7 @@ class LabelInputConvNet(ConvStackNet):
             loss = self.layer_loss(i, h, n, weight)
             self.update_layer(i, loss)
             losses.append(loss.detach())
-            if i + 1 < len(self.layers):
+            if i + 1 < len(self.layers):  # the head's features came above
                 inp = self._passed_on(i, h.detach(), inp)
         losses.append(head_loss)
         return torch.stack(losses)
