@@ -139,10 +139,11 @@ class FFNet(LocalTrainingCore):
 
     def _propagate(self, h: torch.Tensor) -> list:
         """Activities of every layer, given the first layer's activities."""
-        out, inp = [h], self._passed_on(0, h, None)
-        for i, layer in enumerate(self.layers[1:], start=1):
-            h = layer(inp)
-            out.append(h)
+        out, inp = [h], None
+        for i, layer in enumerate(self.layers):
+            if i > 0:
+                h = layer(inp)
+                out.append(h)
             if i + 1 < len(self.layers):
                 inp = self._passed_on(i, h, inp)
         return out
