@@ -154,7 +154,8 @@ class LoopSettings:
     schedule (:func:`learning_rate_at`); ``precision`` the autocast mode;
     ``tol`` and ``patience`` early stopping's; ``verbose`` whether epochs
     are reported; ``memory_error(detail)`` builds the error raised when an
-    allocation fails."""
+    allocation fails; ``trainer`` (None: one process) runs each epoch's
+    mini-batches over several processes (:mod:`skff.core.parallel`)."""
 
     name: str
     batch_rows: int
@@ -165,6 +166,7 @@ class LoopSettings:
     patience: float
     verbose: bool
     memory_error: Callable[[str], MemoryError]
+    trainer: object = None
 
 
 def run_epochs(
@@ -218,17 +220,35 @@ def run_epochs(
             gen_cpu, gen_dev = generators(seed, device)
             order = torch.randperm(n, generator=gen_cpu)
             snapshot = state_copy(core)
-            total = torch.zeros(len(names), device=device)
-            for start in range(0, n, batch_size):
-                idx = order[start : start + batch_size]
-                xb = source.take(idx)
-                yb = y[idx.to(device)]
-                kwargs = {}
-                if weights is not None:
-                    kwargs["weight"] = weights[idx.to(device)]
-                with autocast(settings.precision, device):
-                    step_losses = core.train_step(xb, yb, gen_dev, **kwargs)
-                total += step_losses.float() * len(idx)
+            if settings.trainer is None:
+                total = torch.zeros(len(names), device=device)
+                for start in range(0, n, batch_size):
+                    idx = order[start : start + batch_size]
+                    xb = source.take(idx)
+                    yb = y[idx.to(device)]
+                    kwargs = {}
+                    if weights is not None:
+                        kwargs["weight"] = weights[idx.to(device)]
+                    with autocast(settings.precision, device):
+                        step_losses = core.train_step(xb, yb, gen_dev, **kwargs)
+                    total += step_losses.float() * len(idx)
+            else:
+
+                def fetch(idx, with_x):
+                    rows = idx.to(device)
+                    xb = source.take(idx) if with_x else None
+                    wb = None if weights is None else weights[rows]
+                    return xb, y[rows], wb
+
+                total = settings.trainer.run_epoch(
+                    core,
+                    order,
+                    batch_size,
+                    fetch,
+                    gen_dev,
+                    seed,
+                    autocast(settings.precision, device),
+                ).to(device)
             losses = (total / n).cpu().numpy().astype(float)
             if not np.all(np.isfinite(losses)):
                 core.load_state_dict(snapshot)

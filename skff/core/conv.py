@@ -463,6 +463,18 @@ class ConvStackNet(LocalTrainingCore):
         on with shortcuts (the output and its shortcut)."""
         return outs if self.shortcut is None else passed
 
+    def layer_costs(self) -> list:
+        """Multiply-adds per row of each block's convolution (kernel volume
+        times input channels times output channels times output positions
+        before pooling)."""
+        costs, in_ch = [], self.input_shape[0] + self._label_channels()
+        spatial = self.input_shape[1:]
+        for layer, shape in zip(self.layers, self.block_shapes, strict=True):
+            kernel = math.prod(layer.weight.shape[2:])
+            costs.append(float(kernel * in_ch * shape[0] * math.prod(spatial)))
+            in_ch, spatial = shape[0], shape[1:]
+        return costs
+
     def peer_activity(self, h: torch.Tensor) -> torch.Tensor:
         """Each channel's mean activity over its positions, shape (n, C)."""
         return h.float().flatten(2).mean(dim=2)
@@ -576,29 +588,44 @@ class ChannelwiseConvNet(ConvStackNet):
         block and of the head (1-D tensor). ``weight`` (one float per row,
         optional) makes every loss a weighted mean over the rows.
         ``generator`` is not needed (no negatives)."""
-        obj = self.objective
-        losses, hs = [], []
+        return self.staged_step(x, y, generator, weight)
+
+    def train_begin(self, x, y, probs=None, generator=None, weight=None) -> tuple:
+        """The image entering block 0, and the (so far empty) features of the
+        head."""
         inp = self._image(x)
-        for i, layer in enumerate(self.layers):
-            h = layer(inp, weight)
-            g = self.class_goodness(i, h)
-            if weight is None:
-                loss = F.cross_entropy(obj.logit_scale * g, y)
-            else:
-                loss = weighted_mean(
-                    F.cross_entropy(obj.logit_scale * g, y, reduction="none"), weight
-                )
-            if obj.peer_normalization > 0:
-                loss = loss + obj.peer_normalization * self.peer_penalty(i, h, weight)
-            self.update_layer(i, loss)
-            losses.append(loss.detach())
-            h = h.detach()
-            if self._passes_on(i):
-                inp = self._passed_on(i, h, inp)
-            hs.append(h if self.shortcut is None else inp)
-        head_loss, _ = self.update_head(self._features(hs), y, weight)
-        losses.append(head_loss)
-        return torch.stack(losses)
+        return inp, inp.new_zeros((x.shape[0], 0))
+
+    def train_layer(self, i: int, carry: tuple, y, weight=None) -> tuple:
+        """Block ``i``'s step on its input: the cross-entropy of the true class
+        against the class goodness. Returns what it passes on with the
+        head's features so far (its own pooled output added), and its loss."""
+        obj = self.objective
+        inp, feats = carry
+        h = self.layers[i](inp, weight)
+        g = self.class_goodness(i, h)
+        if weight is None:
+            loss = F.cross_entropy(obj.logit_scale * g, y)
+        else:
+            loss = weighted_mean(
+                F.cross_entropy(obj.logit_scale * g, y, reduction="none"), weight
+            )
+        if obj.peer_normalization > 0:
+            loss = loss + obj.peer_normalization * self.peer_penalty(i, h, weight)
+        self.update_layer(i, loss)
+        h = h.detach()
+        if self._passes_on(i):
+            inp = self._passed_on(i, h, inp)
+        feats = torch.cat(
+            [feats, self._features([h if self.shortcut is None else inp])], 1
+        )
+        if i + 1 == len(self.layers):
+            inp = h.new_zeros(0)
+        return (inp, feats), loss.detach()
+
+    def train_end(self, carry, y, weight=None):
+        """The head's step on every block's pooled output; its loss."""
+        return self.update_head(carry[1], y, weight)[0]
 
 
 class LabelInputConvNet(ConvStackNet):

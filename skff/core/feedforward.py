@@ -202,6 +202,61 @@ class FFNet(LocalTrainingCore):
         return torch.stack([goodness(h, self.objective.goodness) for h in hs], dim=1)
 
     # -- training ------------------------------------------------------------------
+    belief_pass = True
+
+    def layer_costs(self) -> list:
+        """Multiply-adds per row of each layer (its input width times its
+        own)."""
+        n_in = self.layers[0].weight.shape[1]
+        sizes = [n_in, *self.hidden_sizes]
+        return [float(sizes[i] * sizes[i + 1]) for i in range(len(self.layers))]
+
+    def belief_begin(self, x: torch.Tensor) -> tuple:
+        """The belief pass entering layer 0: its activities under the neutral
+        label, and the (so far empty) features of the head."""
+        with torch.no_grad():
+            h = F.relu(self._input_part(x) + self._neutral_column())
+        return h, h.new_zeros((x.shape[0], 0))
+
+    def belief_layer(self, i: int, carry: tuple) -> tuple:
+        """Layer ``i`` in the belief pass (no gradient): its normalized
+        activities join the head's features (from ``first_readout`` on)."""
+        a, feats = carry
+        with torch.no_grad():
+            h, inp = (a, None) if i == 0 else (self.layers[i](a), a)
+            if i >= self.first_readout:
+                feats = torch.cat([feats, rms_normalize(h)], dim=1)
+            last = i + 1 == len(self.layers)
+            nxt = h.new_zeros(0) if last else self._passed_on(i, h, inp)
+        return nxt, feats
+
+    def belief_end(self, carry: tuple, y, weight=None) -> tuple:
+        """The head's step on the belief pass's features: its loss and its
+        class probabilities (what the negatives are drawn from)."""
+        return self.update_head(carry[1], y, weight)
+
+    def train_begin(self, x, y, probs=None, generator=None, weight=None) -> tuple:
+        """Layer 0's activities for the positives and the negatives (wrong
+        labels drawn from ``probs``), with the gradient into layer 0."""
+        weights = self._first_weights()
+        part = self._input_part(x, weights)
+        y_neg = self.negative_labels(y, self.n_classes, probs, generator)
+        cols = self._label_columns(weights)
+        k = y_neg.shape[0] // x.shape[0]
+        pos = part + take_rows(cols, y)
+        return (F.relu(torch.cat([pos, part.repeat(k, 1) + take_rows(cols, y_neg)])),)
+
+    def train_layer(self, i: int, carry: tuple, y, weight=None) -> tuple:
+        """Layer ``i``'s step on its input (layer 0: on its activities);
+        returns what it passes on and its loss."""
+        a = carry[0]
+        h, inp = (a, None) if i == 0 else (self.layers[i](a), a)
+        loss = self.layer_loss(i, h, y.shape[0], weight)
+        self.update_layer(i, loss)
+        last = i + 1 == len(self.layers)
+        nxt = h.new_zeros(0) if last else self._passed_on(i, h.detach(), inp)
+        return (nxt,), loss.detach()
+
     def train_step(
         self, x: torch.Tensor, y: torch.Tensor, generator=None, weight=None
     ) -> torch.Tensor:

@@ -52,6 +52,13 @@ class LocalTrainingCore(nn.Module):
         self.objective = Objective.coerce(objective)
         self._optimizers = None
         self._head_optimizer = None
+        self.optimizer_step = None
+
+    #: Whether a mini-batch passes through the network twice in training: a
+    #: *belief* pass (the layers untrained) that steps the head and gives the
+    #: class probabilities the negatives are drawn from, then the training
+    #: pass. Cores that set it implement the ``belief_*`` methods.
+    belief_pass = False
 
     # -- configuration -------------------------------------------------------------
     def set_objective(self, objective: Objective | dict) -> None:
@@ -204,7 +211,16 @@ class LocalTrainingCore(nn.Module):
         opt = self._optimizers[i]
         opt.zero_grad(set_to_none=True)
         loss.backward()
-        opt.step()
+        self._step(opt)
+
+    def _step(self, opt) -> None:
+        """``opt.step()``, or ``optimizer_step(opt)`` when one is set: a
+        data-parallel trainer combines the workers' gradients there before
+        stepping (None, the default, steps at once)."""
+        if self.optimizer_step is None:
+            opt.step()
+        else:
+            self.optimizer_step(opt)
 
     def update_head(
         self,
@@ -222,7 +238,7 @@ class LocalTrainingCore(nn.Module):
             loss = weighted_mean(F.cross_entropy(logits, y, reduction="none"), weight)
         self._head_optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        self._head_optimizer.step()
+        self._step(self._head_optimizer)
         return loss.detach(), torch.softmax(logits.detach(), dim=1)
 
     def negative_labels(self, y, n_classes, probs=None, generator=None):
@@ -238,3 +254,42 @@ class LocalTrainingCore(nn.Module):
         else:
             y_neg = hardest_wrong_labels(probs, y, k=k)
         return y_neg.t().reshape(-1)
+
+    # -- training in stages (a pipeline of workers) ----------------------------------
+    # A mini-batch's training pass is ``train_begin`` (on the worker holding
+    # layer 0), ``train_layer`` for every layer in order (each on the worker
+    # holding it; the carry, a tuple of tensors, is what passes between
+    # them) and ``train_end`` (on the worker holding the last layer). Cores
+    # with a belief pass run ``belief_begin`` / ``belief_layer`` /
+    # ``belief_end`` on the same workers first. ``staged_step`` chains them
+    # in one process: one ``train_step``.
+
+    def layer_costs(self) -> list:
+        """Relative compute of each layer's training step (multiply-adds per
+        row, from the shapes): what a pipeline balances its stages by."""
+        raise NotImplementedError(
+            f"{type(self).__name__} does not train in a pipeline of stages"
+        )
+
+    def staged_step(self, x, y, generator=None, weight=None) -> torch.Tensor:
+        """One mini-batch through the stage methods in one process; the same
+        model as ``train_step``. Returns the losses as ``train_step``."""
+        probs, head_loss = None, None
+        if self.belief_pass:
+            carry = self.belief_begin(x)
+            for i in range(len(self.layers)):
+                carry = self.belief_layer(i, carry)
+            head_loss, probs = self.belief_end(carry, y, weight)
+        carry = self.train_begin(x, y, probs, generator, weight)
+        losses = []
+        for i in range(len(self.layers)):
+            carry, loss = self.train_layer(i, carry, y, weight)
+            losses.append(loss)
+        end_loss = self.train_end(carry, y, weight)
+        losses.append(head_loss if end_loss is None else end_loss)
+        return torch.stack(losses)
+
+    def train_end(self, carry, y, weight=None):
+        """The training pass's last step, after the last layer: the head's
+        step where no belief pass made it (its loss), else None."""
+        return None
