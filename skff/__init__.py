@@ -8,7 +8,7 @@ from ._language_model import FFLanguageModel
 from ._recurrent import FFRecurrentClassifier
 from ._transformer import FFTransformer
 from ._version import __version__
-from .exceptions import DivergenceError, ModelFormatError
+from .exceptions import DivergenceError, ModelFormatError, WorkerError
 
 __all__ = [
     "DivergenceError",
@@ -18,6 +18,7 @@ __all__ = [
     "FFRecurrentClassifier",
     "FFTransformer",
     "ModelFormatError",
+    "WorkerError",
     "__version__",
     "resolve_device",
     "train_with_forward_forward_algorithm",

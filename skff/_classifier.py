@@ -4,10 +4,13 @@ from sklearn.utils._param_validation import StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from ._mixins import DataScaledScheduleMixin, LayerWidthsMixin
+from ._parallel import DistributedFitMixin
 from .core import FFNet
 
 
-class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
+class FFClassifier(
+    DistributedFitMixin, DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier
+):
     """Feed-forward network trained with the Forward-Forward algorithm.
 
     Every layer is trained on its own local objective: high goodness (mean or
@@ -169,6 +172,21 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         ``"bf16"`` runs the layers under bfloat16 autocast (weights, optimizer
         state and losses stay float32). Meant for GPUs with bfloat16 units;
         on CPUs without bfloat16 instructions it is much slower.
+    parallel : {None, "pipeline", "data"}, default=None
+        Spread one fit over ``n_workers`` processes (CPU cores, GPUs or
+        machines) with ``torch.distributed``: ``"pipeline"`` places the
+        layers on the workers, each training its own on the activities the
+        one before passes on, all at once on different mini-batches;
+        ``"data"`` trains the whole network on every worker, each on its
+        share of every mini-batch, the gradients combined after each
+        layer's step. Under ``torchrun`` the fit joins the launched process
+        group; otherwise it starts the worker processes itself. None: one
+        process. See :doc:`/distributed` for the training order and the
+        speed-ups measured.
+    n_workers : int or None, default=None
+        Processes of a fit with ``parallel``: None is the launched group's
+        size under ``torchrun``, else 2. Each local worker gets
+        ``torch.get_num_threads() // n_workers`` threads.
     random_state : int, RandomState instance or None, default=None
         Seeds the initial weights, the shuffling and the negative labels. With a
         fixed value, refits on the CPU with the same number of torch threads
@@ -243,6 +261,7 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         "readout_skip_first": ["boolean"],
         "shortcut": [StrOptions({"add"}), None],
         **DataScaledScheduleMixin._parameter_constraints,
+        **DistributedFitMixin._parameter_constraints,
     }
     # max_iter=None and batch_size="auto": DataScaledScheduleMixin's rule
     # and constants as they are (documented above)
@@ -253,6 +272,9 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         "readout_skip_first",
         "shortcut",
     )
+
+    def _n_blocks(self) -> int:
+        return len(self._layer_sizes())
 
     def __init__(
         self,
@@ -286,6 +308,8 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         warm_start=False,
         device="auto",
         precision="float32",
+        parallel=None,
+        n_workers=None,
         random_state=None,
         verbose=0,
     ):
@@ -318,6 +342,8 @@ class FFClassifier(DataScaledScheduleMixin, LayerWidthsMixin, BaseFFClassifier):
         self.warm_start = warm_start
         self.device = device
         self.precision = precision
+        self.parallel = parallel
+        self.n_workers = n_workers
         self.random_state = random_state
         self.verbose = verbose
 

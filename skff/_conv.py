@@ -10,10 +10,11 @@ from sklearn.utils._param_validation import Interval, Options, StrOptions
 
 from ._classifier_base import BaseFFClassifier
 from ._mixins import DataScaledScheduleMixin, check_widths
+from ._parallel import DistributedFitMixin
 from .core import CONV_NETS, ConvStackNet, check_input_shape
 
 
-class FFConvClassifier(DataScaledScheduleMixin, BaseFFClassifier):
+class FFConvClassifier(DistributedFitMixin, DataScaledScheduleMixin, BaseFFClassifier):
     """Convolutional network trained block by block with Forward-Forward.
 
     ``X`` stays 2-D, as everywhere in scikit-learn: each row is reshaped to
@@ -132,6 +133,10 @@ peer_normalization
         fit time); ``calibrate=False`` skips that.
     device, precision, random_state, verbose
         As in :class:`FFClassifier`; on a GPU, 2-D blocks run channels-last.
+    parallel, n_workers
+        As in :class:`FFClassifier`. The pipeline places blocks by their
+        multiply-adds and needs ``label_mode="channelwise"``; its order is
+        then exactly that of one process (no block reads a later one).
 
     Attributes
     ----------
@@ -197,6 +202,7 @@ peer_normalization
         "normalization": [StrOptions({"batch", "sample", "layer", "group"})],
         "label_mode": [StrOptions({"channelwise", "input"})],
         **DataScaledScheduleMixin._parameter_constraints,
+        **DistributedFitMixin._parameter_constraints,
     }
     #: ``max_iter=None``: 20 epochs on every size (the epoch bounds of
     #: :class:`DataScaledScheduleMixin` both 20); ``batch_size="auto"``:
@@ -250,6 +256,8 @@ peer_normalization
         warm_start=False,
         device="auto",
         precision="float32",
+        parallel=None,
+        n_workers=None,
         random_state=None,
         verbose=0,
     ):
@@ -285,6 +293,8 @@ peer_normalization
         self.warm_start = warm_start
         self.device = device
         self.precision = precision
+        self.parallel = parallel
+        self.n_workers = n_workers
         self.random_state = random_state
         self.verbose = verbose
 
@@ -307,9 +317,17 @@ peer_normalization
                 "normalization='group' and goodness_power=1 read each class's "
                 "group of channels; they need label_mode='channelwise'"
             )
+        if self.parallel == "pipeline" and self.label_mode == "input":
+            raise ValueError(
+                "parallel='pipeline' needs label_mode='channelwise'; "
+                "label_mode='input' trains with parallel='data'"
+            )
         if n_features is not None:
             self._shape(n_features)
         super()._check_settings(n_features)
+
+    def _n_blocks(self) -> int:
+        return len(self.channels)
 
     def _size_settings(self) -> dict:
         return {"channels": self.channels}

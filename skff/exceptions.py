@@ -47,3 +47,27 @@ class ModelFormatError(ValueError):
     ...     print("refused")
     refused
     """
+
+
+class WorkerError(RuntimeError):
+    """A worker process of a fit over several processes ended without
+    finishing (killed, out of memory, crashed).
+
+    Raised by ``fit`` and ``partial_fit`` with ``parallel`` set when one of
+    the local worker processes they started dies; the others are stopped and
+    the estimator keeps its previous state. (An ordinary error in a worker,
+    such as a ``ValueError`` or a :class:`DivergenceError`, is raised as
+    itself.) It is a :class:`RuntimeError`.
+
+    Examples
+    --------
+    >>> from skff import FFClassifier, WorkerError
+    >>> issubclass(WorkerError, RuntimeError)
+    True
+    >>> clf = FFClassifier(parallel="pipeline", n_workers=2)
+    >>> try:  # doctest: +SKIP
+    ...     clf.fit(X, y)  # a worker is killed meanwhile
+    ... except WorkerError as exc:
+    ...     print(exc)
+    worker 1 of 2 of FFClassifier.fit ended (signal 9) before the fit finished; ...
+    """

@@ -87,8 +87,14 @@ def balanced_stages(costs, n_stages: int) -> list:
     return bounds[::-1]
 
 
-def _owner(stages, i: int) -> int:
-    return next(r for r, (lo, hi) in enumerate(stages) if lo <= i < hi)
+def plan_stages(core, n_stages: int) -> list:
+    """The stages of ``core`` over ``n_stages`` workers (:func:`balanced_stages`
+    of its :meth:`~LocalTrainingCore.layer_costs`)."""
+    if not hasattr(core, "train_layer"):
+        raise ValueError(
+            f"{type(core).__name__} does not train in a pipeline of stages"
+        )
+    return balanced_stages(core.layer_costs(), n_stages)
 
 
 def _schedule(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
@@ -263,7 +269,7 @@ def simulate_pipeline(
     """One epoch in the pipeline's order (the module's docstring) in this
     process: what :class:`PipelineTrainer` computes over ``n_stages``
     processes. Returns the summed losses (one per layer, then the head's)."""
-    stages = balanced_stages(core.layer_costs(), n_stages)
+    stages = plan_stages(core, n_stages)
     n_batches, batch = _batch_fn(order, batch_rows, fetch)
     totals = torch.zeros(len(core.layers) + 1)
     link = _LocalLink()
@@ -281,6 +287,20 @@ def simulate_pipeline(
                 if 0 <= s - lag - r < n_batches:
                     worker.train(s - lag - r)
     return totals
+
+
+class SimulatedPipeline:
+    """A trainer that runs the pipeline's order of ``n_stages`` stages in this
+    process (:func:`simulate_pipeline`): the model a :class:`PipelineTrainer`
+    over ``n_stages`` processes trains, without the processes."""
+
+    def __init__(self, n_stages: int):
+        self.n_stages = int(n_stages)
+
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+        return simulate_pipeline(
+            core, self.n_stages, order, batch_rows, fetch, generator, context
+        )
 
 
 class _Trainer:
@@ -318,7 +338,7 @@ class PipelineTrainer(_Trainer):
 
     def plan(self, core) -> list:
         """The stages of ``core``: ``[(first, stop), ...]`` layer ranges."""
-        return balanced_stages(core.layer_costs(), self.world)
+        return plan_stages(core, self.world)
 
     def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
         """One epoch over the rows ``order`` in mini-batches of ``batch_rows``

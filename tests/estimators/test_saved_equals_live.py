@@ -92,6 +92,8 @@ ALTERNATIVE = {
     "goodness_power": 1,
     "label_mode": "input",
     "output_layers": [1, 0],
+    "parallel": "pipeline",
+    "n_workers": 1,
 }
 # parameters that the transformer reads other values of
 TRANSFORMER_OTHER = {"negatives": "self_contrastive", "input_shape": (3, 4)}
