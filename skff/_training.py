@@ -252,6 +252,8 @@ def run_epochs(
             losses = (total / n).cpu().numpy().astype(float)
             if not np.all(np.isfinite(losses)):
                 core.load_state_dict(snapshot)
+                if settings.trainer is not None:
+                    settings.trainer.synchronize(core)
                 where = names[int(np.flatnonzero(~np.isfinite(losses))[0])]
                 raise DivergenceError(
                     f"{name} diverged in {where} at epoch {history.n_iter_ + 1}: its "
@@ -267,6 +269,8 @@ def run_epochs(
             )
             stop = False
             if score is not None:
+                if settings.trainer is not None:
+                    settings.trainer.synchronize(core)
                 core.eval()  # as at prediction (batch normalization's averages)
                 value = float(score(core))
                 core.train()
@@ -286,5 +290,7 @@ def run_epochs(
     finally:
         progress.close()
         core.eval()
+    if settings.trainer is not None:
+        settings.trainer.synchronize(core)
     if stopping.best_state is not None:
         core.load_state_dict(stopping.best_state)

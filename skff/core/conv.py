@@ -463,15 +463,22 @@ class ConvStackNet(LocalTrainingCore):
         on with shortcuts (the output and its shortcut)."""
         return outs if self.shortcut is None else passed
 
+    #: Cost of a block's element-wise work (normalization, goodness, pooling,
+    #: their backward) per output activity, in multiply-adds: fitted to the
+    #: blocks' 1-thread CPU times (``benchmarks/distributed.py --per-block``).
+    ELEMENTWISE_COST = 256
+
     def layer_costs(self) -> list:
-        """Multiply-adds per row of each block's convolution (kernel volume
-        times input channels times output channels times output positions
-        before pooling)."""
+        """Relative compute of each block per row: its convolution's
+        multiply-adds (kernel volume times input channels times output
+        channels times positions) plus :attr:`ELEMENTWISE_COST` per output
+        activity before pooling."""
         costs, in_ch = [], self.input_shape[0] + self._label_channels()
         spatial = self.input_shape[1:]
         for layer, shape in zip(self.layers, self.block_shapes, strict=True):
             kernel = math.prod(layer.weight.shape[2:])
-            costs.append(float(kernel * in_ch * shape[0] * math.prod(spatial)))
+            outputs = shape[0] * math.prod(spatial)
+            costs.append(float((kernel * in_ch + self.ELEMENTWISE_COST) * outputs))
             in_ch, spatial = shape[0], shape[1:]
         return costs
 

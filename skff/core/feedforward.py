@@ -205,11 +205,19 @@ class FFNet(LocalTrainingCore):
     belief_pass = True
 
     def layer_costs(self) -> list:
-        """Multiply-adds per row of each layer (its input width times its
-        own)."""
+        """Relative compute of each layer per row and step: its matrix
+        product (input width times its own) three times (forward, and the
+        backward's two) for every positive and negative row, once more for
+        the belief pass; layer 0 multiplies its input once per row (the
+        labels only add a column)."""
         n_in = self.layers[0].weight.shape[1]
         sizes = [n_in, *self.hidden_sizes]
-        return [float(sizes[i] * sizes[i + 1]) for i in range(len(self.layers))]
+        rows = 1 + min(self.objective.n_negatives, self.n_classes - 1)
+        costs = []
+        for i in range(len(self.layers)):
+            product = float(sizes[i] * sizes[i + 1])
+            costs.append(product * (4 if i == 0 else 3 * rows + 1))
+        return costs
 
     def belief_begin(self, x: torch.Tensor) -> tuple:
         """The belief pass entering layer 0: its activities under the neutral

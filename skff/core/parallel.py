@@ -45,14 +45,17 @@ processes.
 from __future__ import annotations
 
 import contextlib
+import math
+import threading
 from collections import deque
 
 import torch
 import torch.distributed as dist
 
 #: dtypes a message header can name
-_DTYPES = (torch.float32, torch.float16, torch.bfloat16, torch.float64, torch.int64)
-_HEADER = 8  # int64 entries: last?, dtype, ndim, up to 5 dims
+_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+_MAX_TENSORS, _MAX_DIMS = 4, 5
+_HEADER = 1 + _MAX_TENSORS * (2 + _MAX_DIMS)  # count, then dtype, ndim, dims
 
 
 def balanced_stages(costs, n_stages: int) -> list:
@@ -97,10 +100,17 @@ def plan_stages(core, n_stages: int) -> list:
     return balanced_stages(core.layer_costs(), n_stages)
 
 
+def belief_lag(n_stages: int, belief: bool) -> int:
+    """Mini-batches between a belief pass and its training pass: the stages
+    less one (the belief pass crosses them all before the first stage
+    trains); none without a belief pass."""
+    return n_stages - 1 if belief else 0
+
+
 def _schedule(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
     """Stage ``rank``'s actions in order: ``("B", s)`` belief passes and
     ``("T", b)`` training passes, slot by slot (the module's order)."""
-    lag = n_stages - 1 if belief else 0
+    lag = belief_lag(n_stages, belief)
     actions = []
     for s in range(n_batches + lag + n_stages - 1):
         if belief and s < n_batches:
@@ -126,56 +136,96 @@ def _sends(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
 
 
 class _DistLink:
-    """Messages between the processes of the default group. Each message is
-    a tuple of tensors, each sent as a header and its data (``isend``: the
-    sender goes on at once). A receiver reads the messages of a sender in the
-    order they were sent, keeping those it needs later: the stages' orders
-    are known, so no tags are needed (NCCL has none)."""
+    """Messages between the processes of the default group. A message (a
+    tuple of at most :data:`_MAX_TENSORS` tensors) goes as two ``isend``
+    calls (the sender goes on at once): a header of shapes and dtypes, then
+    every tensor in one flat buffer. A receiver reads the messages of a
+    sender in the order they were sent, keeping those it needs later: the
+    stages' orders are known, so no tags are needed (NCCL has none)."""
 
     def __init__(self, device, expected: dict):
         self.device = device
         self.pending = []
-        self.expected = {src: deque(labels) for src, labels in expected.items()}
-        self.kept = {}
+        self.kept, self.failed = {}, None
+        self.arrived = threading.Condition()
+        # a thread per sender receives its messages in order as soon as they
+        # come, while this thread computes
+        self.readers = [
+            threading.Thread(target=self._read, args=(src, list(labels)), daemon=True)
+            for src, labels in expected.items()
+            if labels
+        ]
+        for reader in self.readers:
+            reader.start()
+
+    def _read(self, src: int, labels: list) -> None:
+        try:
+            for label in labels:
+                message = self._receive(src)
+                with self.arrived:
+                    self.kept[(src, label)] = message
+                    self.arrived.notify_all()
+        except BaseException as exc:  # a peer that died: the trainer raises it
+            with self.arrived:
+                self.failed = exc
+                self.arrived.notify_all()
 
     def send(self, tensors, dst: int, label) -> None:
         self.pending = [p for p in self.pending if not p[0].is_completed()]
-        for j, t in enumerate(tensors):
-            t = t.detach().contiguous()
-            if t.dim() > _HEADER - 3 or t.dtype not in _DTYPES:
-                raise ValueError(f"can't send a {t.dtype} tensor of shape {t.shape}")
-            meta = [int(j + 1 == len(tensors)), _DTYPES.index(t.dtype), t.dim()]
-            meta += list(t.shape) + [0] * (_HEADER - 3 - t.dim())
-            header = torch.tensor(meta, dtype=torch.int64, device=self.device)
-            self.pending.append((dist.isend(header, dst), header))
-            if t.numel():
-                self.pending.append((dist.isend(t, dst), t))
+        tensors = [t.detach() for t in tensors]
+        if len(tensors) > _MAX_TENSORS or any(
+            t.dim() > _MAX_DIMS or t.dtype not in _DTYPES for t in tensors
+        ):
+            raise ValueError("a pipeline message holds at most 4 tensors of 5 dims")
+        meta = [len(tensors)]
+        for t in tensors:
+            meta += [_DTYPES.index(t.dtype), t.dim(), *t.shape]
+            meta += [0] * (_MAX_DIMS - t.dim())
+        meta += [0] * (_HEADER - len(meta))
+        header = torch.tensor(meta, dtype=torch.int64, device=self.device)
+        # one buffer: float32 holds every float dtype here exactly
+        flat = torch.cat([t.reshape(-1).to(torch.float32) for t in tensors])
+        self.pending.append((dist.isend(header, dst), header))
+        if flat.numel():
+            self.pending.append((dist.isend(flat, dst), flat))
 
     def _receive(self, src: int) -> tuple:
-        out = []
-        while True:
-            header = torch.empty(_HEADER, dtype=torch.int64, device=self.device)
-            dist.recv(header, src)
-            last, code, ndim, *dims = header.tolist()
-            t = torch.empty(dims[:ndim], dtype=_DTYPES[code], device=self.device)
-            if t.numel():
-                dist.recv(t, src)
-            out.append(t)
-            if last:
-                return tuple(out)
+        header = torch.empty(_HEADER, dtype=torch.int64, device=self.device)
+        dist.recv(header, src)
+        meta = header.tolist()
+        specs = []
+        for j in range(meta[0]):
+            code, ndim, *dims = meta[
+                1 + j * (2 + _MAX_DIMS) : 1 + (j + 1) * (2 + _MAX_DIMS)
+            ]
+            specs.append((_DTYPES[code], dims[:ndim]))
+        total = sum(math.prod(shape) for _, shape in specs)
+        flat = torch.empty(total, dtype=torch.float32, device=self.device)
+        if total:
+            dist.recv(flat, src)
+        out, start = [], 0
+        for dtype, shape in specs:
+            n = math.prod(shape)
+            out.append(flat[start : start + n].view(shape).to(dtype))
+            start += n
+        return tuple(out)
 
     def recv(self, src: int, label) -> tuple:
-        while (src, label) not in self.kept:
-            queue = self.expected[src]
-            if not queue:
-                raise RuntimeError(f"no message {label} is due from process {src}")
-            self.kept[(src, queue.popleft())] = self._receive(src)
-        return self.kept.pop((src, label))
+        with self.arrived:
+            while (src, label) not in self.kept:
+                if self.failed is not None:
+                    raise RuntimeError(
+                        f"receiving from process {src} failed: {self.failed}"
+                    ) from self.failed
+                self.arrived.wait()
+            return self.kept.pop((src, label))
 
     def finish(self) -> None:
         for work, _ in self.pending:
             work.wait()
         self.pending = []
+        for reader in self.readers:
+            reader.join()
 
 
 class _LocalLink:
@@ -276,7 +326,7 @@ def simulate_pipeline(
     workers = [
         _Stage(core, r, stages, link, batch, generator, totals) for r in range(n_stages)
     ]
-    lag = n_stages - 1 if core.belief_pass else 0
+    lag = belief_lag(n_stages, core.belief_pass)
     with context or contextlib.nullcontext():
         # slot by slot: the belief passes stage after stage, then the training
         for s in range(n_batches + lag + n_stages - 1):
@@ -301,6 +351,9 @@ class SimulatedPipeline:
         return simulate_pipeline(
             core, self.n_stages, order, batch_rows, fetch, generator, context
         )
+
+    def synchronize(self, core) -> None:
+        """Nothing to do: the stages share one core."""
 
 
 class _Trainer:
@@ -334,7 +387,7 @@ class PipelineTrainer(_Trainer):
 
     def __init__(self, device):
         super().__init__(device)
-        self.stages = None
+        self._stages = None
 
     def plan(self, core) -> list:
         """The stages of ``core``: ``[(first, stop), ...]`` layer ranges."""
@@ -363,10 +416,19 @@ class PipelineTrainer(_Trainer):
             with context:
                 for action in _schedule(self.rank, self.world, n_batches, belief):
                     stage.run(action)
-        finally:
-            link.finish()
-        self._share_stages(core, stages)
+        except BaseException:
+            link.pending = []  # a peer may be gone: wait for nothing
+            raise
+        link.finish()
+        self._stages = stages
         return self._sum(totals)
+
+    def synchronize(self, core) -> None:
+        """Every stage's weights, buffers and optimizer states to every
+        process (after the epochs since the last call)."""
+        if self._stages is not None:
+            self._share_stages(core, self._stages)
+            self._stages = None
 
     def _share_stages(self, core, stages) -> None:
         """Every stage's weights, buffers and optimizer states to every
@@ -460,6 +522,9 @@ class DataParallelTrainer(_Trainer):
             p.grad = total[start : start + n].view_as(p).to(p.dtype)
             start += n
         opt.step()
+
+    def synchronize(self, core) -> None:
+        """Nothing to do: every process holds the whole network, the same."""
 
     def _flush(self) -> None:
         while self._pending:

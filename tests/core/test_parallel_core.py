@@ -87,9 +87,10 @@ def test_feedforward_pipeline_draws_negatives_from_older_beliefs():
 
 
 def test_layer_costs_follow_the_shapes():
-    assert FF.layer_costs() == [68.0 * 40, 40.0 * 30, 30.0 * 30]
+    # one negative per row: 2 rows of 3 products and the belief pass's
+    assert FF.layer_costs() == [4 * 68.0 * 40, 7 * 40.0 * 30, 7 * 30.0 * 30]
     # 3x3 kernels, 1 image channel, 8 output channels, 8x8 positions
-    assert CONV.layer_costs()[0] == 9 * 1 * 8 * 64
+    assert CONV.layer_costs()[0] == (9 * 1 + CONV.ELEMENTWISE_COST) * 8 * 64
     x, y = _data()
     with pytest.raises(ValueError, match="LabelInputConvNet does not train in a"):
         _train(LabelInputConvNet(64, 4, (1, 8, 8), (8, 8)), x, y, stages=2)
