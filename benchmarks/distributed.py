@@ -75,9 +75,9 @@ def load(n_train: int):
     X, y = load_fashion_mnist(subset="train", return_X_y=True)
     X_test, y_test = load_fashion_mnist(subset="test", return_X_y=True)
     return (
-        X[:n_train].astype(np.float32) / 255.0,
+        X[:n_train].astype(np.float32),
         y[:n_train],
-        X_test.astype(np.float32) / 255.0,
+        X_test.astype(np.float32),
         y_test,
     )
 
@@ -241,38 +241,34 @@ def per_block(args) -> None:
     ]
     n_batches = -(-60_000 // batch)
     print(
-        "Projected pipeline speed-up per epoch of 60,000 rows (stages by the "
-        "blocks' multiply-adds; a slot lasts as long as the slowest stage's "
-        "blocks plus sending its output, nothing overlapped; fill and drain "
-        f"counted). GPU: block times = 1-thread CPU times / {args.gpu_speedup:g}, "
-        f"links {args.link_gbps:g} GB/s + {args.latency_us:g} us per message "
-        "(assumptions, not measured)."
+        "Projected pipeline speed-up per epoch of 60,000 rows (the stages the "
+        "estimator places; a slot lasts as long as the slowest stage's blocks "
+        "plus sending its output, nothing overlapped; fill and drain counted). "
+        f"GPU: block times = 1-thread CPU times / {args.gpu_speedup:g}, links "
+        f"{args.link_gbps:g} GB/s + {args.latency_us:g} us per message "
+        "(assumptions, not measured). Last column: the link speed below which "
+        "sending a stage's output takes longer than the slowest GPU stage "
+        "computes, i.e. where communication starts to dominate."
     )
     print()
-    print("| workers | stages | CPU processes | GPUs | GPU: send / compute, slowest |")
+    print("| workers | stages | CPU processes | GPUs | GPU link break-even (GB/s) |")
     print("|---:|---|---:|---:|---:|")
     for workers in (1, 2, 4, 8):
         if workers > n_layers:
             break
         stages = balanced_stages(costs, workers)
-        rows = []
+        speeds = []
         for comp, send in ((seconds, transfer), (gpu_seconds, gpu_transfer)):
-            total = comp.sum()
             slot = max(
                 comp[a:b].sum() + (send[b - 1] if b < n_layers else 0.0)
                 for a, b in stages
             )
-            speed = total * n_batches / (slot * (n_batches + workers - 1))
-            rows.append((speed, slot, comp, send))
-        slowest = max(stages, key=lambda ab: gpu_seconds[ab[0] : ab[1]].sum())
-        ratio = (
-            gpu_transfer[slowest[1] - 1] / gpu_seconds[slowest[0] : slowest[1]].sum()
-            if slowest[1] < n_layers
-            else 0.0
-        )
+            speeds.append(comp.sum() * n_batches / (slot * (n_batches + workers - 1)))
+        slowest = max(gpu_seconds[a:b].sum() for a, b in stages)
+        sent = max((4 * sizes[b - 1] for a, b in stages if b < n_layers), default=0)
+        even = f"{sent / slowest / 1e9:.1f}" if sent else "-"
         print(
-            f"| {workers} | {stages} | {rows[0][0]:.2f}x | {rows[1][0]:.2f}x | "
-            f"{ratio:.2f} |"
+            f"| {workers} | {stages} | {speeds[0]:.2f}x | {speeds[1]:.2f}x | {even} |"
         )
 
 

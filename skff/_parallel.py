@@ -57,6 +57,8 @@ def launched_with_environment() -> bool:
 def _join_environment_group(backend: str) -> None:
     """``init_process_group`` from the environment, with clear errors."""
     address = f"{os.environ.get('MASTER_ADDR')}:{os.environ.get('MASTER_PORT')}"
+    if backend == "nccl":  # one GPU per process of a node
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     try:
         dist.init_process_group(
             backend, init_method="env://", timeout=timedelta(seconds=GROUP_TIMEOUT)

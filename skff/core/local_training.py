@@ -217,10 +217,11 @@ class LocalTrainingCore(nn.Module):
         """``opt.step()``, or ``optimizer_step(opt)`` when one is set: a
         data-parallel trainer combines the workers' gradients there before
         stepping (None, the default, steps at once)."""
-        if self.optimizer_step is None:
+        step = getattr(self, "optimizer_step", None)  # None in cores pickled before it
+        if step is None:
             opt.step()
         else:
-            self.optimizer_step(opt)
+            step(opt)
 
     def update_head(
         self,

@@ -85,9 +85,6 @@ def test_the_fitted_estimator_is_whole_in_the_parent(pipeline_fit, digits):
 
 
 def test_torchrun_fit_equals_the_locally_started_one(pipeline_fit, tmp_path):
-    torchrun = shutil.which("torchrun")
-    if torchrun is None:
-        pytest.skip("torchrun is not on PATH")
     out = tmp_path / "fitted.pkl"
     env = {
         **os.environ,
@@ -95,7 +92,15 @@ def test_torchrun_fit_equals_the_locally_started_one(pipeline_fit, tmp_path):
     }
     script = Path(__file__).with_name("torchrun_fit.py")
     run = subprocess.run(
-        [torchrun, "--standalone", "--nproc-per-node=2", str(script), str(out)],
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",  # torchrun
+            "--standalone",
+            "--nproc-per-node=2",
+            str(script),
+            str(out),
+        ],
         env=env,
         capture_output=True,
         text=True,
