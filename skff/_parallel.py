@@ -24,8 +24,10 @@ import dataclasses
 import os
 import pickle
 import shutil
+import sys
 import tempfile
 import time
+import traceback
 import warnings
 from datetime import timedelta
 from numbers import Integral
@@ -80,7 +82,8 @@ def _join_environment_group(backend: str) -> None:
 
 def _worker(rank: int, world: int, folder: str, threads: int, backend: str) -> None:
     """One local worker process: join the group, fit, and (the first) save
-    the fitted estimator, with the warnings it raised."""
+    the fitted estimator, with the warnings it raised; an error is saved
+    for the parent to raise. Exits with 0 or 1."""
     torch.set_num_threads(threads)
     if backend == "nccl":
         torch.cuda.set_device(rank % torch.cuda.device_count())
@@ -91,6 +94,7 @@ def _worker(rank: int, world: int, folder: str, threads: int, backend: str) -> N
         world_size=world,
         timeout=timedelta(seconds=GROUP_TIMEOUT),
     )
+    code = 0
     try:
         with open(os.path.join(folder, "job.pkl"), "rb") as f:
             estimator, method, args, kwargs = pickle.load(f)
@@ -103,15 +107,20 @@ def _worker(rank: int, world: int, folder: str, threads: int, backend: str) -> N
             with open(path + ".part", "wb") as f:
                 pickle.dump((estimator, raised), f, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(path + ".part", path)
+        dist.barrier()  # every worker is done before any leaves
     except BaseException as exc:
+        code = 1
+        traceback.print_exc()
         try:
             with open(os.path.join(folder, f"error-{rank}.pkl"), "wb") as f:
                 pickle.dump(exc, f)
         except Exception:  # an error that does not pickle: the traceback will do
             pass
-        raise
-    finally:
-        dist.destroy_process_group()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # leave without tearing the group down: a peer that leaves at the same
+    # moment could make gloo's teardown abort this process
+    os._exit(code)
 
 
 def _stop(processes) -> None:
