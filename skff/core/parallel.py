@@ -148,12 +148,15 @@ class _DistLink:
         self.pending = []
         self.kept, self.failed = {}, None
         self.arrived = threading.Condition()
-        # a thread per sender receives its messages in order as soon as they
-        # come, while this thread computes
+        self.due = {src: deque(labels) for src, labels in expected.items()}
+        # gloo: a thread per sender receives its messages in order as soon as
+        # they come, while this thread computes; NCCL (one stream of
+        # point-to-point calls per communicator): this thread, when needed
+        threaded = torch.device(device).type == "cpu"
         self.readers = [
             threading.Thread(target=self._read, args=(src, list(labels)), daemon=True)
             for src, labels in expected.items()
-            if labels
+            if labels and threaded
         ]
         for reader in self.readers:
             reader.start()
@@ -211,6 +214,12 @@ class _DistLink:
         return tuple(out)
 
     def recv(self, src: int, label) -> tuple:
+        if not self.readers:
+            while (src, label) not in self.kept:
+                if not self.due[src]:
+                    raise RuntimeError(f"no message {label} is due from process {src}")
+                self.kept[(src, self.due[src].popleft())] = self._receive(src)
+            return self.kept.pop((src, label))
         with self.arrived:
             while (src, label) not in self.kept:
                 if self.failed is not None:
