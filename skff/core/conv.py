@@ -597,7 +597,9 @@ class ChannelwiseConvNet(ConvStackNet):
         ``generator`` is not needed (no negatives)."""
         return self.staged_step(x, y, generator, weight)
 
-    def train_begin(self, x, y, probs=None, generator=None, weight=None) -> tuple:
+    def train_begin(
+        self, x, y, probs=None, generator=None, weight=None, shared=None
+    ) -> tuple:
         """The image entering block 0, and the (so far empty) features of the
         head."""
         inp = self._image(x)

@@ -219,11 +219,18 @@ class FFNet(LocalTrainingCore):
             costs.append(product * (4 if i == 0 else 3 * rows + 1))
         return costs
 
-    def belief_begin(self, x: torch.Tensor) -> tuple:
+    def step_inputs(self, x: torch.Tensor) -> tuple:
+        """Layer 0's split weights and input part (its product with ``x``):
+        computed once for both passes of a mini-batch in one process."""
+        weights = self._first_weights()
+        return weights, self._input_part(x, weights)
+
+    def belief_begin(self, x: torch.Tensor, shared=None) -> tuple:
         """The belief pass entering layer 0: its activities under the neutral
         label, and the (so far empty) features of the head."""
         with torch.no_grad():
-            h = F.relu(self._input_part(x) + self._neutral_column())
+            part = self._input_part(x) if shared is None else shared[1].detach()
+            h = F.relu(part + self._neutral_column())
         return h, h.new_zeros((x.shape[0], 0))
 
     def belief_layer(self, i: int, carry: tuple) -> tuple:
@@ -243,11 +250,12 @@ class FFNet(LocalTrainingCore):
         class probabilities (what the negatives are drawn from)."""
         return self.update_head(carry[1], y, weight)
 
-    def train_begin(self, x, y, probs=None, generator=None, weight=None) -> tuple:
+    def train_begin(
+        self, x, y, probs=None, generator=None, weight=None, shared=None
+    ) -> tuple:
         """Layer 0's activities for the positives and the negatives (wrong
         labels drawn from ``probs``), with the gradient into layer 0."""
-        weights = self._first_weights()
-        part = self._input_part(x, weights)
+        weights, part = self.step_inputs(x) if shared is None else shared
         y_neg = self.negative_labels(y, self.n_classes, probs, generator)
         cols = self._label_columns(weights)
         k = y_neg.shape[0] // x.shape[0]
@@ -280,29 +288,4 @@ class FFNet(LocalTrainingCore):
 
         Returns the losses of each layer and of the head (1-D tensor).
         """
-        n = x.shape[0]
-        weights = self._first_weights()
-        part = self._input_part(x, weights)
-        with torch.no_grad():
-            feats = self.neutral_features(x, part.detach())
-        head_loss, probs = self.update_head(feats, y, weight)
-        y_neg = self.negative_labels(y, self.n_classes, probs, generator)
-
-        cols = self._label_columns(weights)
-        k = y_neg.shape[0] // n
-        h = F.relu(
-            torch.cat(
-                [part + take_rows(cols, y), part.repeat(k, 1) + take_rows(cols, y_neg)]
-            )
-        )
-        losses, inp = [], None
-        for i, layer in enumerate(self.layers):
-            if i > 0:
-                h = layer(inp)
-            loss = self.layer_loss(i, h, n, weight)
-            self.update_layer(i, loss)
-            losses.append(loss.detach())
-            if i + 1 < len(self.layers):
-                inp = self._passed_on(i, h.detach(), inp)
-        losses.append(head_loss)
-        return torch.stack(losses)
+        return self.staged_step(x, y, generator, weight)

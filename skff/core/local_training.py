@@ -276,12 +276,13 @@ class LocalTrainingCore(nn.Module):
         """One mini-batch through the stage methods in one process; the same
         model as ``train_step``. Returns the losses as ``train_step``."""
         probs, head_loss = None, None
+        shared = self.step_inputs(x)
         if self.belief_pass:
-            carry = self.belief_begin(x)
+            carry = self.belief_begin(x, shared)
             for i in range(len(self.layers)):
                 carry = self.belief_layer(i, carry)
             head_loss, probs = self.belief_end(carry, y, weight)
-        carry = self.train_begin(x, y, probs, generator, weight)
+        carry = self.train_begin(x, y, probs, generator, weight, shared)
         losses = []
         for i in range(len(self.layers)):
             carry, loss = self.train_layer(i, carry, y, weight)
@@ -289,6 +290,13 @@ class LocalTrainingCore(nn.Module):
         end_loss = self.train_end(carry, y, weight)
         losses.append(head_loss if end_loss is None else end_loss)
         return torch.stack(losses)
+
+    def step_inputs(self, x):
+        """What the belief and the training pass of one mini-batch can share
+        when they run together in one process (``staged_step``), passed to
+        both ``*_begin`` methods as ``shared``; None: nothing (a pipeline's
+        stages always compute their own)."""
+        return None
 
     def train_end(self, carry, y, weight=None):
         """The training pass's last step, after the last layer: the head's
