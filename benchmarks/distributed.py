@@ -120,8 +120,6 @@ def run_configs(args) -> None:
             "--parallel",
             parallel or "none",
         ]
-        if processes == 1:
-            cmd[cmd.index("--threads") + 1] = str(threads)
         out = subprocess.run(cmd, capture_output=True, text=True, check=False)
         if out.returncode:
             sys.exit(f"{name} failed:\n{out.stderr[-3000:]}")

@@ -151,11 +151,11 @@ class DistributedFitMixin:
     def _fit(self, X, y, *, incremental: bool, **kwargs):
         """The fit template (``BaseFF._fit``), in this process or, with
         ``parallel`` outside a process group, in new local workers."""
-        if self.parallel is not None:
+        if self.parallel is not None and not self._in_group() and self.n_workers != 1:
+            # settings that can't build the network fail here, not in workers
             self._check_settings(getattr(X, "shape", (0, None))[1])
-            if not self._in_group() and self.n_workers != 1:
-                kwargs["incremental"] = incremental
-                return self._fit_in_workers("_fit", (X, y), kwargs)
+            kwargs["incremental"] = incremental
+            return self._fit_in_workers("_fit", (X, y), kwargs)
         return super()._fit(X, y, incremental=incremental, **kwargs)
 
     def _n_blocks(self) -> int:

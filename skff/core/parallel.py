@@ -24,9 +24,10 @@ is the number of stages less one with a belief pass, else 0). So a
 mini-batch's negatives and head step come from a network ``lag`` mini-batches
 behind its training pass, and stage ``r`` trains on what the stages before
 it passed on in the previous slot. One stage is the sequential order.
-Every epoch fills and drains the pipeline, and ends with every stage's
-weights, buffers and optimizer states sent to every process.
-:func:`simulate_pipeline` runs the same order in one process.
+Every epoch fills and drains the pipeline; :meth:`PipelineTrainer.synchronize`
+sends every stage's weights, buffers and optimizer states to every process
+(the epoch loop calls it before an early-stopping score, on divergence and
+at the end). :func:`simulate_pipeline` runs the same order in one process.
 
 **Data parallel** (:class:`DataParallelTrainer`): every process holds the
 whole network and trains it on its share of every mini-batch (a contiguous
@@ -107,18 +108,29 @@ def belief_lag(n_stages: int, belief: bool) -> int:
     return n_stages - 1 if belief else 0
 
 
-def _schedule(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
-    """Stage ``rank``'s actions in order: ``("B", s)`` belief passes and
-    ``("T", b)`` training passes, slot by slot (the module's order)."""
-    lag = belief_lag(n_stages, belief)
-    actions = []
-    for s in range(n_batches + lag + n_stages - 1):
-        if belief and s < n_batches:
-            actions.append(("B", s))
-        b = s - lag - rank
-        if 0 <= b < n_batches:
-            actions.append(("T", b))
+def _n_slots(n_stages: int, n_batches: int, belief: bool) -> int:
+    """Slots of one epoch: until the last stage has trained the last batch."""
+    return n_batches + belief_lag(n_stages, belief) + n_stages - 1
+
+
+def _slot(rank: int, s: int, n_stages: int, n_batches: int, belief: bool) -> list:
+    """Stage ``rank``'s actions in slot ``s``: the belief pass (``("B", s)``)
+    of mini-batch ``s``, then the training pass (``("T", b)``) of mini-batch
+    ``b = s - lag - rank`` (the module's order), each where it exists."""
+    actions = [("B", s)] if belief and s < n_batches else []
+    b = s - belief_lag(n_stages, belief) - rank
+    if 0 <= b < n_batches:
+        actions.append(("T", b))
     return actions
+
+
+def _schedule(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
+    """Stage ``rank``'s actions of one epoch in order, slot by slot."""
+    return [
+        action
+        for s in range(_n_slots(n_stages, n_batches, belief))
+        for action in _slot(rank, s, n_stages, n_batches, belief)
+    ]
 
 
 def _sends(rank: int, n_stages: int, n_batches: int, belief: bool) -> list:
@@ -238,16 +250,17 @@ class _DistLink:
 
 
 class _LocalLink:
-    """Messages between stages that run in one process (the simulation)."""
+    """Messages between stages that run in one process (the simulation):
+    one per stage, over the boxes they share."""
 
-    def __init__(self):
-        self.boxes = {}
+    def __init__(self, boxes: dict, rank: int):
+        self.boxes, self.rank = boxes, rank
 
     def send(self, tensors, dst: int, label) -> None:
         self.boxes[(dst, label)] = tuple(t.detach() for t in tensors)
 
     def recv(self, src: int, label) -> tuple:
-        return self.boxes.pop(next(k for k in self.boxes if k[1] == label))
+        return self.boxes.pop((self.rank, label))
 
     def finish(self) -> None:
         pass
@@ -331,20 +344,21 @@ def simulate_pipeline(
     stages = plan_stages(core, n_stages)
     n_batches, batch = _batch_fn(order, batch_rows, fetch)
     totals = torch.zeros(len(core.layers) + 1)
-    link = _LocalLink()
+    boxes = {}
     workers = [
-        _Stage(core, r, stages, link, batch, generator, totals) for r in range(n_stages)
+        _Stage(core, r, stages, _LocalLink(boxes, r), batch, generator, totals)
+        for r in range(n_stages)
     ]
-    lag = belief_lag(n_stages, core.belief_pass)
+    belief = core.belief_pass
     with context or contextlib.nullcontext():
         # slot by slot: the belief passes stage after stage, then the training
-        for s in range(n_batches + lag + n_stages - 1):
-            if core.belief_pass and s < n_batches:
-                for worker in workers:
-                    worker.belief(s)
-            for r, worker in enumerate(workers):
-                if 0 <= s - lag - r < n_batches:
-                    worker.train(s - lag - r)
+        for s in range(_n_slots(n_stages, n_batches, belief)):
+            plans = [_slot(r, s, n_stages, n_batches, belief) for r in range(n_stages)]
+            for kind in ("B", "T"):
+                for worker, plan in zip(workers, plans, strict=True):
+                    for action in plan:
+                        if action[0] == kind:
+                            worker.run(action)
     return totals
 
 
@@ -440,8 +454,8 @@ class PipelineTrainer(_Trainer):
             self._stages = None
 
     def _share_stages(self, core, stages) -> None:
-        """Every stage's weights, buffers and optimizer states to every
-        process."""
+        """:meth:`synchronize` for the given stages: each is broadcast from
+        the process that trained it."""
         names = list(core.state_dict())
         for r, (lo, hi) in enumerate(stages):
             owned = {f"layers.{i}." for i in range(lo, hi)}
@@ -549,10 +563,9 @@ class DataParallelTrainer(_Trainer):
                 f"{world} rows; got {n}"
             )
         bounds = list(range(0, n, batch_rows)) + [n]
+        # a last mini-batch smaller than the group joins the one before
         if len(bounds) > 2 and bounds[-1] - bounds[-2] < world:
-            del bounds[
-                -2
-            ]  # a last mini-batch smaller than the group joins the one before
+            del bounds[-2]
         if self.rank:
             generator = torch.Generator(device=generator.device).manual_seed(
                 (seed + 7_919 * self.rank) % 2**62
