@@ -145,6 +145,29 @@ class EpochProgress:
             self.bar.close()
 
 
+class OneProcess:
+    """The epoch's mini-batches trained one after another in this process
+    (the trainer of :class:`LoopSettings` when none is given; the others are
+    in :mod:`skff.core.parallel`)."""
+
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+        """One epoch over the rows ``order`` in mini-batches of ``batch_rows``
+        (``fetch(idx, with_x) -> (x, y, weight)``); the losses summed over
+        the rows (one per layer, then the head's when the core has one)."""
+        total = None
+        with context:
+            for start in range(0, len(order), batch_rows):
+                xb, yb, wb = fetch(order[start : start + batch_rows], True)
+                kwargs = {} if wb is None else {"weight": wb}
+                step_losses = core.train_step(xb, yb, generator, **kwargs)
+                step_total = step_losses.float() * len(yb)
+                total = step_total if total is None else total + step_total
+        return total
+
+    def synchronize(self, core) -> None:
+        """Nothing to do: the whole network is here."""
+
+
 @dataclass(frozen=True)
 class LoopSettings:
     """What the epoch loop reads of the estimator, given explicitly.
@@ -191,6 +214,7 @@ def run_epochs(
     ``core.train_step(..., weight=...)`` with each mini-batch.
     """
     name = settings.name
+    trainer = settings.trainer or OneProcess()
     device = source.device
     n = len(source)
     batch_size = settings.batch_rows
@@ -220,40 +244,26 @@ def run_epochs(
             gen_cpu, gen_dev = generators(seed, device)
             order = torch.randperm(n, generator=gen_cpu)
             snapshot = state_copy(core)
-            if settings.trainer is None:
-                total = torch.zeros(len(names), device=device)
-                for start in range(0, n, batch_size):
-                    idx = order[start : start + batch_size]
-                    xb = source.take(idx)
-                    yb = y[idx.to(device)]
-                    kwargs = {}
-                    if weights is not None:
-                        kwargs["weight"] = weights[idx.to(device)]
-                    with autocast(settings.precision, device):
-                        step_losses = core.train_step(xb, yb, gen_dev, **kwargs)
-                    total += step_losses.float() * len(idx)
-            else:
 
-                def fetch(idx, with_x):
-                    rows = idx.to(device)
-                    xb = source.take(idx) if with_x else None
-                    wb = None if weights is None else weights[rows]
-                    return xb, y[rows], wb
+            def fetch(idx, with_x):
+                rows = idx.to(device)
+                xb = source.take(idx) if with_x else None
+                wb = None if weights is None else weights[rows]
+                return xb, y[rows], wb
 
-                total = settings.trainer.run_epoch(
-                    core,
-                    order,
-                    batch_size,
-                    fetch,
-                    gen_dev,
-                    seed,
-                    autocast(settings.precision, device),
-                ).to(device)
+            total = trainer.run_epoch(
+                core,
+                order,
+                batch_size,
+                fetch,
+                gen_dev,
+                seed,
+                autocast(settings.precision, device),
+            ).to(device)
             losses = (total / n).cpu().numpy().astype(float)
             if not np.all(np.isfinite(losses)):
                 core.load_state_dict(snapshot)
-                if settings.trainer is not None:
-                    settings.trainer.synchronize(core)
+                trainer.synchronize(core)
                 where = names[int(np.flatnonzero(~np.isfinite(losses))[0])]
                 raise DivergenceError(
                     f"{name} diverged in {where} at epoch {history.n_iter_ + 1}: its "
@@ -269,8 +279,7 @@ def run_epochs(
             )
             stop = False
             if score is not None:
-                if settings.trainer is not None:
-                    settings.trainer.synchronize(core)
+                trainer.synchronize(core)
                 core.eval()  # as at prediction (batch normalization's averages)
                 value = float(score(core))
                 core.train()
@@ -290,7 +299,6 @@ def run_epochs(
     finally:
         progress.close()
         core.eval()
-    if settings.trainer is not None:
-        settings.trainer.synchronize(core)
+    trainer.synchronize(core)
     if stopping.best_state is not None:
         core.load_state_dict(stopping.best_state)
