@@ -150,18 +150,20 @@ class OneProcess:
     (the trainer of :class:`LoopSettings` when none is given; the others are
     in :mod:`skff.core.parallel`)."""
 
-    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, step_context):
         """One epoch over the rows ``order`` in mini-batches of ``batch_rows``
-        (``fetch(idx, with_x) -> (x, y, weight)``); the losses summed over
-        the rows (one per layer, then the head's when the core has one)."""
+        (``fetch(idx, with_x) -> (x, y, weight)``), each step inside a new
+        ``step_context()`` (autocast: its cast weights must not outlive an
+        optimizer step); the losses summed over the rows (one per layer,
+        then the head's when the core has one)."""
         total = None
-        with context:
-            for start in range(0, len(order), batch_rows):
-                xb, yb, wb = fetch(order[start : start + batch_rows], True)
-                kwargs = {} if wb is None else {"weight": wb}
+        for start in range(0, len(order), batch_rows):
+            xb, yb, wb = fetch(order[start : start + batch_rows], True)
+            kwargs = {} if wb is None else {"weight": wb}
+            with step_context():
                 step_losses = core.train_step(xb, yb, generator, **kwargs)
-                step_total = step_losses.float() * len(yb)
-                total = step_total if total is None else total + step_total
+            step_total = step_losses.float() * len(yb)
+            total = step_total if total is None else total + step_total
         return total
 
     def synchronize(self, core) -> None:
@@ -258,7 +260,7 @@ def run_epochs(
                 fetch,
                 gen_dev,
                 seed,
-                autocast(settings.precision, device),
+                lambda: autocast(settings.precision, device),
             ).to(device)
             losses = (total / n).cpu().numpy().astype(float)
             if not np.all(np.isfinite(losses)):

@@ -336,7 +336,7 @@ def _batch_fn(order, batch_rows: int, fetch):
 
 
 def simulate_pipeline(
-    core, n_stages: int, order, batch_rows: int, fetch, generator, context=None
+    core, n_stages: int, order, batch_rows: int, fetch, generator, step_context=None
 ):
     """One epoch in the pipeline's order (the module's docstring) in this
     process: what :class:`PipelineTrainer` computes over ``n_stages``
@@ -350,14 +350,15 @@ def simulate_pipeline(
         for r in range(n_stages)
     ]
     belief = core.belief_pass
-    with context or contextlib.nullcontext():
-        # slot by slot: the belief passes stage after stage, then the training
-        for s in range(_n_slots(n_stages, n_batches, belief)):
-            plans = [_slot(r, s, n_stages, n_batches, belief) for r in range(n_stages)]
-            for kind in ("B", "T"):
-                for worker, plan in zip(workers, plans, strict=True):
-                    for action in plan:
-                        if action[0] == kind:
+    step_context = step_context or contextlib.nullcontext
+    # slot by slot: the belief passes stage after stage, then the training
+    for s in range(_n_slots(n_stages, n_batches, belief)):
+        plans = [_slot(r, s, n_stages, n_batches, belief) for r in range(n_stages)]
+        for kind in ("B", "T"):
+            for worker, plan in zip(workers, plans, strict=True):
+                for action in plan:
+                    if action[0] == kind:
+                        with step_context():
                             worker.run(action)
     return totals
 
@@ -370,9 +371,9 @@ class SimulatedPipeline:
     def __init__(self, n_stages: int):
         self.n_stages = int(n_stages)
 
-    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, step_context):
         return simulate_pipeline(
-            core, self.n_stages, order, batch_rows, fetch, generator, context
+            core, self.n_stages, order, batch_rows, fetch, generator, step_context
         )
 
     def synchronize(self, core) -> None:
@@ -416,10 +417,11 @@ class PipelineTrainer(_Trainer):
         """The stages of ``core``: ``[(first, stop), ...]`` layer ranges."""
         return plan_stages(core, self.world)
 
-    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, step_context):
         """One epoch over the rows ``order`` in mini-batches of ``batch_rows``
-        (``fetch(idx, with_x) -> (x, y, weight)``). Returns the losses summed
-        over the rows (one per layer, then the head's)."""
+        (``fetch(idx, with_x) -> (x, y, weight)``), each pass of a stage
+        inside a new ``step_context()``. Returns the losses summed over the
+        rows (one per layer, then the head's)."""
         stages = self.plan(core)
         n_batches, batch = _batch_fn(order, batch_rows, fetch)
         belief = core.belief_pass
@@ -436,8 +438,8 @@ class PipelineTrainer(_Trainer):
         totals = torch.zeros(len(core.layers) + 1, device=self.device)
         stage = _Stage(core, self.rank, stages, link, batch, generator, totals)
         try:
-            with context:
-                for action in _schedule(self.rank, self.world, n_batches, belief):
+            for action in _schedule(self.rank, self.world, n_batches, belief):
+                with step_context():
                     stage.run(action)
         except BaseException:
             link.pending = []  # a peer may be gone: wait for nothing
@@ -553,9 +555,10 @@ class DataParallelTrainer(_Trainer):
         while self._pending:
             self._finish_one()
 
-    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, context):
+    def run_epoch(self, core, order, batch_rows, fetch, generator, seed, step_context):
         """One epoch: this process's share of every mini-batch (as
-        :meth:`PipelineTrainer.run_epoch`)."""
+        :meth:`PipelineTrainer.run_epoch`, a new ``step_context()`` per
+        mini-batch)."""
         n, world = len(order), self.world
         if n < world:
             raise ValueError(
@@ -573,28 +576,25 @@ class DataParallelTrainer(_Trainer):
         totals = torch.zeros(len(core.layers) + 1, device=self.device)
         core.optimizer_step = self._step
         try:
-            with context:
-                for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
-                    idx = order[start:stop]
-                    cuts = [len(idx) * r // world for r in range(world + 1)]
-                    x, y, w = fetch(idx[cuts[self.rank] : cuts[self.rank + 1]], True)
-                    if w is None:
-                        self._shares = [
-                            (cuts[r + 1] - cuts[r]) / len(idx) for r in range(world)
-                        ]
-                    else:
-                        _, _, w_all = fetch(idx, False)
-                        sums = [
-                            w_all[cuts[r] : cuts[r + 1]].sum() for r in range(world)
-                        ]
-                        total = torch.stack(sums).sum()
-                        self._shares = [
-                            (s / total).item() if total > 0 else 1.0 / world
-                            for s in sums
-                        ]
+            for start, stop in zip(bounds[:-1], bounds[1:], strict=True):
+                idx = order[start:stop]
+                cuts = [len(idx) * r // world for r in range(world + 1)]
+                x, y, w = fetch(idx[cuts[self.rank] : cuts[self.rank + 1]], True)
+                if w is None:
+                    self._shares = [
+                        (cuts[r + 1] - cuts[r]) / len(idx) for r in range(world)
+                    ]
+                else:
+                    _, _, w_all = fetch(idx, False)
+                    sums = [w_all[cuts[r] : cuts[r + 1]].sum() for r in range(world)]
+                    total = torch.stack(sums).sum()
+                    self._shares = [
+                        (s / total).item() if total > 0 else 1.0 / world for s in sums
+                    ]
+                with step_context():
                     losses = core.train_step(x, y, generator, weight=w)
                     self._flush()
-                    totals += losses.float() * y.shape[0]
+                totals += losses.float() * y.shape[0]
         finally:
             self._pending.clear()
             core.optimizer_step = None
