@@ -31,6 +31,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from skff import FFTransformer
+from skff.core import UnsupervisedConvNet
 from skff.datasets import load_fashion_mnist
 
 MODELS = ("raw", "random", "rbm", "ff")
@@ -53,6 +54,45 @@ class RandomReLUFeatures(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         return np.maximum(X @ self.weight_ + self.bias_, 0)
+
+
+class RandomConvFeatures(TransformerMixin, BaseEstimator):
+    """The convolutional blocks of a convolutional ``FFTransformer``
+    (``channels`` set) left at their initial weights: the same shapes,
+    activation, input normalization, pooling and feature normalization;
+    nothing is learned but the training mean the rows are centered on."""
+
+    def __init__(self, transformer=None):
+        self.transformer = transformer
+
+    def fit(self, X, y=None):
+        ff = self.transformer
+        X = np.asarray(X, dtype=np.float32)
+        core = UnsupervisedConvNet(
+            X.shape[1],
+            ff.input_shape,
+            ff.channels,
+            kernel_size=ff.kernel_size,
+            feature_grid=ff.feature_grid,
+            goodness_scope=ff.goodness_scope,
+            negatives=ff.negatives,
+            output_layers=ff.output_layers,
+            seed=0 if ff.random_state is None else int(ff.random_state),
+            pair_weights=ff.pair_weights,
+            input_normalization=ff.input_normalization,
+            activation=ff.activation,
+        )
+        core.set_input_offset(X.mean(axis=0))
+        self.core_ = core.eval()
+        return self
+
+    def transform(self, X):
+        X = torch.as_tensor(np.asarray(X, dtype=np.float32))
+        with torch.inference_mode():
+            parts = [
+                self.core_.features(X[i : i + 1000]) for i in range(0, len(X), 1000)
+            ]
+        return torch.cat(parts).numpy()
 
 
 def parse_args(argv=None):

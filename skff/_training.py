@@ -234,12 +234,10 @@ def run_epochs(
     try:
         for epoch in range(n_epochs):
             started = time.perf_counter()
+            at, length = core.begin_epoch(epoch, n_epochs)
             core.set_learning_rate(
                 learning_rate_at(
-                    epoch,
-                    n_epochs,
-                    settings.learning_rate_init,
-                    settings.learning_rate,
+                    at, length, settings.learning_rate_init, settings.learning_rate
                 )
             )
             seed = (history.seed + 1_000_003 * (len(history.loss_curve_) + 1)) % 2**62

@@ -2,18 +2,32 @@
 
 from __future__ import annotations
 
+from numbers import Integral, Real
+
 import numpy as np
 import torch
 from numpy.typing import ArrayLike
 from sklearn.base import ClassNamePrefixFeaturesOutMixin, TransformerMixin
 from sklearn.model_selection import train_test_split
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from ._base import BaseFF, FitData, HeldOut
 from ._mixins import LayerWidthsMixin
 from ._sources import ArraySource
 from ._typing import Self, fit_context
-from .core import UNSUPERVISED_NEGATIVES, UnsupervisedFFNet, check_input_shape
+from .core import (
+    UNSUPERVISED_NEGATIVES,
+    UnsupervisedConvNet,
+    UnsupervisedFFNet,
+    check_input_shape,
+)
+from .core.unsupervised import (
+    ACTIVATIONS,
+    GOODNESS_SCOPES,
+    INPUT_NORMALIZATIONS,
+    LAYER_TRAININGS,
+    PAIR_WEIGHTS,
+)
 
 #: seed of the negatives the early-stopping score compares real rows with (the
 #: same negatives after every epoch, so the scores are comparable)
@@ -68,6 +82,51 @@ class FFTransformer(
         order. None: all the layers, which validated better than any single
         layer or all but the first (Hinton's choice) for every negative
         kind (:doc:`/benchmarks`).
+    channels : list of int or None, default=None
+        Channels of convolutional blocks, e.g. ``[32, 64, 128]``, which need
+        ``input_shape``; None builds fully connected layers (``n_layers``,
+        ``hidden_size``, ``hidden_layer_sizes``). Every block is a
+        convolution with ``'same'`` padding (the blocks of
+        :class:`FFConvClassifier`), the activation and 2 x 2 max pooling (2
+        along a signal); ``transform`` returns each block's output
+        average-pooled to at most ``feature_grid`` cells per side,
+        layer-normalized.
+    kernel_size : int, default=3
+        Width of the convolutions' kernels (with ``channels``).
+    feature_grid : int, default=4
+        Cells per spatial dimension each block's features are pooled to
+        (with ``channels``).
+    goodness_scope : {"position", "image"}, default="position"
+        With ``channels``: the goodness and the loss at every spatial
+        position (the loss averaged over them), or over a block's whole
+        output.
+    pair_weights : {"separate", "shared"}, default="separate"
+        With ``negatives="self_contrastive"``: ``"shared"`` reads both rows of
+        a pair through the first layer's weights, ``W x1 + W x2 + 2 b`` (a
+        positive is then ``2 x``, a negative ``x + x_j``); ``"separate"``
+        reads the concatenated pair through weights twice as wide.
+    input_normalization : {"center", "standardize"}, default="center"
+        Every row is centered on the training mean (``mean_``);
+        ``"standardize"`` then scales each row to zero mean and unit
+        variance over its features.
+    activation : {"relu", "triangle"}, default="relu"
+        What a layer hands on and ``transform`` returns: ``relu(z)``, or
+        ``relu(z - mean(z))`` with the mean over the units (over the
+        channels at every position of a convolution). The goodness reads
+        ``relu(z)`` either way.
+    negative_threshold : float or None, default=None
+        With ``loss="logistic"``, a second threshold for the negatives: the
+        loss is ``softplus(threshold - g_pos) + softplus(g_neg -
+        negative_threshold)``. None: one threshold.
+    positive_penalty : float, default=0.0
+        Weight of the real rows' mean goodness added to every layer's loss
+        (keeps the goodness from growing without bound).
+    layer_training : {"joint", "greedy"}, default="joint"
+        ``"joint"`` trains every layer in every epoch; ``"greedy"`` trains
+        the layers one after another, each for its share of ``max_iter``
+        epochs with its own learning-rate schedule, the earlier ones frozen
+        (with fewer epochs than layers, as in ``partial_fit``, every layer
+        trains). The loss of a layer not yet reached is reported as 0.
     loss : {"symba", "logistic"}, default="symba"
         Local loss: ``"symba"`` is ``softplus(-symba_scale * (g_pos - g_neg))``
         with each real row paired with its own negative; ``"logistic"`` is
@@ -190,11 +249,27 @@ class FFTransformer(
         "negatives": [StrOptions(set(UNSUPERVISED_NEGATIVES))],
         "input_shape": [tuple, list, None],
         "output_layers": [list, tuple, None],
+        "channels": [list, tuple, None],
+        "kernel_size": [Interval(Integral, 1, None, closed="left")],
+        "feature_grid": [Interval(Integral, 1, None, closed="left")],
+        "goodness_scope": [StrOptions(set(GOODNESS_SCOPES))],
+        "pair_weights": [StrOptions(set(PAIR_WEIGHTS))],
+        "input_normalization": [StrOptions(set(INPUT_NORMALIZATIONS))],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "negative_threshold": [Interval(Real, None, None, closed="neither"), None],
+        "positive_penalty": [Interval(Real, 0, None, closed="left")],
+        "layer_training": [StrOptions(set(LAYER_TRAININGS))],
     }
     _fixed_on_warm_start = (
         *LayerWidthsMixin._fixed_on_warm_start,
         "negatives",
         "input_shape",
+        "channels",
+        "kernel_size",
+        "feature_grid",
+        "pair_weights",
+        "input_normalization",
+        "activation",
     )
     _required_fitted = ("n_features_in_",)
 
@@ -207,8 +282,18 @@ class FFTransformer(
         negatives="self_contrastive",
         input_shape=None,
         output_layers=None,
+        channels=None,
+        kernel_size=3,
+        feature_grid=4,
+        goodness_scope="position",
+        pair_weights="shared",
+        input_normalization="standardize",
+        activation="triangle",
+        negative_threshold=None,
+        positive_penalty=0.0,
+        layer_training="joint",
         loss="symba",
-        goodness="sum",
+        goodness="mean",
         threshold=2.0,
         symba_scale=4.0,
         peer_normalization=0.0,
@@ -233,6 +318,16 @@ class FFTransformer(
         self.negatives = negatives
         self.input_shape = input_shape
         self.output_layers = output_layers
+        self.channels = channels
+        self.kernel_size = kernel_size
+        self.feature_grid = feature_grid
+        self.goodness_scope = goodness_scope
+        self.pair_weights = pair_weights
+        self.input_normalization = input_normalization
+        self.activation = activation
+        self.negative_threshold = negative_threshold
+        self.positive_penalty = positive_penalty
+        self.layer_training = layer_training
         self.loss = loss
         self.goodness = goodness
         self.threshold = threshold
@@ -262,17 +357,60 @@ class FFTransformer(
     # -- settings ------------------------------------------------------------------
     def _configure_core(self, core) -> None:
         core.set_output_layers(self.output_layers)
+        core.set_training(
+            negative_threshold=self.negative_threshold,
+            positive_penalty=self.positive_penalty,
+            layer_training=self.layer_training,
+            goodness_scope=self.goodness_scope,
+        )
         super()._configure_core(core)
 
+    def _check_warm_start(self, skip: tuple = ()) -> None:
+        # convolutional blocks have no layer widths: their channels are fixed
+        if self.channels is not None or isinstance(self.core_, UnsupervisedConvNet):
+            BaseFF._check_warm_start(self, skip=(*skip, *self._WIDTHS))
+        else:
+            super()._check_warm_start(skip)
+
+    def _channels(self) -> list | None:
+        """The channels of the convolutional blocks (None: fully connected)."""
+        if self.channels is None:
+            return None
+        channels = list(np.atleast_1d(self.channels))
+        if not channels or not all(
+            isinstance(c, Integral) and not isinstance(c, bool) and c >= 1
+            for c in channels
+        ):
+            raise ValueError(
+                "channels must be a non-empty list of positive integers (the "
+                f"channels of every convolutional block) or None; got "
+                f"{self.channels!r}."
+            )
+        return [int(c) for c in channels]
+
+    def _n_blocks(self) -> int:
+        channels = self._channels()
+        return len(self._layer_sizes()) if channels is None else len(channels)
+
     def _check_settings(self, n_features) -> None:
-        """Fail on a bad ``input_shape``, layer sizes or ``output_layers``
-        before any state changes."""
+        """Fail on a bad ``input_shape``, layer sizes, ``channels`` or
+        ``output_layers`` before any state changes."""
         super()._check_settings(n_features)
         if self.input_shape is not None and n_features is not None:
             check_input_shape(self.input_shape, n_features)
-        UnsupervisedFFNet.check_output_layers(
-            self.output_layers, len(self._layer_sizes())
-        )
+        if self._channels() is not None:
+            if self.input_shape is None:
+                raise ValueError(
+                    "channels asks for convolutional blocks, which need the "
+                    "rows' shape: set input_shape=(C, H, W) for images or "
+                    "(C, L) for signals."
+                )
+            if self.hidden_layer_sizes is not None:
+                raise ValueError(
+                    "channels (convolutional blocks) and hidden_layer_sizes "
+                    "(fully connected layers) were both given; set one of them."
+                )
+        UnsupervisedFFNet.check_output_layers(self.output_layers, self._n_blocks())
 
     # -- fitting -------------------------------------------------------------------
     @fit_context(prefer_skip_nested_validation=True)
@@ -332,16 +470,37 @@ class FFTransformer(
             fitted=fitted,
         )
 
-    def _build_core(self, fitted: dict, seed: int) -> UnsupervisedFFNet:
-        core = UnsupervisedFFNet(
-            fitted["n_features_in_"],
-            self._layer_sizes(),
+    def _build_core(self, fitted: dict, seed: int):
+        common = dict(
             negatives=self.negatives,
-            input_shape=self.input_shape,
             output_layers=self.output_layers,
             objective=self._objective(),
             seed=seed,
+            pair_weights=self.pair_weights,
+            input_normalization=self.input_normalization,
+            activation=self.activation,
+            negative_threshold=self.negative_threshold,
+            positive_penalty=self.positive_penalty,
+            layer_training=self.layer_training,
         )
+        channels = self._channels()
+        if channels is None:
+            core = UnsupervisedFFNet(
+                fitted["n_features_in_"],
+                self._layer_sizes(),
+                input_shape=self.input_shape,
+                **common,
+            )
+        else:
+            core = UnsupervisedConvNet(
+                fitted["n_features_in_"],
+                self.input_shape,
+                channels,
+                kernel_size=self.kernel_size,
+                feature_grid=self.feature_grid,
+                goodness_scope=self.goodness_scope,
+                **common,
+            )
         core.set_input_offset(fitted["mean_"])
         return core
 
@@ -363,7 +522,7 @@ class FFTransformer(
 
     def _row_elements(self, core) -> int:
         # every layer's activities are held for a row
-        return 2 * core.n_features + sum(core.hidden_sizes)
+        return core.row_elements
 
     def transform(self, X: ArrayLike) -> np.ndarray:
         """The normalized activities of the output layers.

@@ -36,7 +36,7 @@ from .negatives import (
 from .objective import Objective
 from .recurrent import Dynamics, RecurrentFFNet
 from .shapes import check_input_shape
-from .unsupervised import UnsupervisedFFNet
+from .unsupervised import UnsupervisedConvNet, UnsupervisedFFNet
 
 CORES = {
     cls.__name__: cls
@@ -46,6 +46,7 @@ CORES = {
         ChannelwiseConvNet,
         LabelInputConvNet,
         UnsupervisedFFNet,
+        UnsupervisedConvNet,
     )
 }
 
@@ -65,6 +66,7 @@ __all__ = [
     "ROW_QUANTUM",
     "RecurrentFFNet",
     "UNSUPERVISED_NEGATIVES",
+    "UnsupervisedConvNet",
     "UnsupervisedFFNet",
     "check_input_shape",
     "ff_loss",

@@ -142,6 +142,13 @@ class LocalTrainingCore(nn.Module):
     def is_configured(self) -> bool:
         return self._optimizers is not None
 
+    def begin_epoch(self, epoch: int, n_epochs: int) -> tuple[int, int]:
+        """Called before epoch ``epoch`` (from 0) of ``n_epochs``: returns the
+        epoch's place ``(epoch, length)`` in the phase the learning-rate
+        schedule runs over (here the whole call; a core that trains its layers
+        in turns starts the schedule again for each)."""
+        return epoch, n_epochs
+
     def set_learning_rate(self, learning_rate: float) -> None:
         optimizers = list(self._optimizers)
         if self._head_optimizer is not None:

@@ -94,9 +94,23 @@ ALTERNATIVE = {
     "output_layers": [1, 0],
     "parallel": "pipeline",
     "n_workers": 1,
+    "feature_grid": 1,
+    "goodness_scope": "image",
+    "pair_weights": "separate",
+    "input_normalization": "center",
+    "activation": "relu",
+    "negative_threshold": 3.0,
+    "positive_penalty": 0.01,
+    "layer_training": "greedy",
 }
 # parameters that the transformer reads other values of
-TRANSFORMER_OTHER = {"negatives": "self_contrastive", "input_shape": (3, 4)}
+TRANSFORMER_OTHER = {"negatives": "hybrid", "input_shape": (3, 4)}
+# the transformer's convolutional settings are swept on convolutional blocks
+CONV_TRANSFORMER = {"channels": (3, 6), "input_shape": (3, 4)}
+TRANSFORMER_WITH = {
+    name: CONV_TRANSFORMER
+    for name in ("channels", "kernel_size", "feature_grid", "goodness_scope")
+}
 READOUT_OTHER = {FFLanguageModel: "both"}
 # hidden_layer_sizes replaces the shorthand that FAST sets: the shorthand goes
 # back to its defaults (which give way to it) when it is swept
@@ -151,11 +165,13 @@ def test_saved_model_predicts_like_the_live_one(cls, fast, name, tmp_path, capsy
     if name == "hidden_layer_sizes":
         defaults = cls().get_params()
         est.set_params(**{k: defaults[k] for k in SHORTHAND})
-    est.set_params(**{name: value})
+    extra = TRANSFORMER_WITH.get(name, {}) if cls is FFTransformer else {}
+    est.set_params(**{**extra, name: value})
     try:
         _fit(est)  # a warm refit with the changed setting
     except ValueError as exc:  # a setting that shapes the network
-        assert "warm_start" in str(exc) and name in str(exc)
+        assert "warm_start" in str(exc)
+        assert any(k in str(exc) for k in (name, *extra)), str(exc)
         est.set_params(warm_start=False)
         _fit(est)
     if not isinstance(est, FFLanguageModel):
