@@ -27,7 +27,14 @@ STATE_FORMAT = 2
 #: What a parameter added after a model was saved meant before it existed:
 #: models saved before ``n_negatives`` trained with one negative per positive,
 #: those saved before ``calibrate`` held rows out only for early stopping.
-_VALUES_BEFORE_PARAMETER = {"n_negatives": 1, "calibrate": False}
+_VALUES_BEFORE_PARAMETER = {
+    "n_negatives": 1,
+    "calibrate": False,
+    # FFTransformer before the self-contrastive recipe's parts
+    "pair_weights": "separate",
+    "input_normalization": "center",
+    "activation": "relu",
+}
 
 
 def _config_from_format_1(core_state: dict, params: dict) -> dict:

@@ -39,16 +39,26 @@ class FFTransformer(
 ):
     """Unsupervised Forward-Forward features.
 
-    A stack of ReLU layers learns, without labels, to give high goodness
-    (mean or sum of squared activities) to real rows and low goodness to
-    negative rows it makes from them; each layer trains on its own local loss
-    and hands its activities, centered and RMS-normalized per row (layer
-    normalization without gain), detached, to the next layer. Every row is
-    first centered on the training mean (``mean_``). ``transform`` returns
-    the normalized activities of the
-    ``output_layers``, concatenated: features for a linear model, as in
-    ``make_pipeline(FFTransformer(), LogisticRegression())`` (the role of
+    A stack of layers (fully connected, or convolutional with ``channels``)
+    learns, without labels, to give high goodness (mean or sum of squared
+    activities) to real rows and low goodness to negative rows it makes from
+    them; each layer trains on its own local loss and hands its activities,
+    centered and RMS-normalized per row (layer normalization without gain),
+    detached, to the next layer. Every row is first centered on the training
+    mean (``mean_``) and, by default, standardized. ``transform`` returns the
+    normalized activities of the ``output_layers``, concatenated: features
+    for a linear model, as in ``make_pipeline(FFTransformer(),
+    LogisticRegression())`` (the role of
     :class:`~sklearn.neural_network.BernoulliRBM`).
+
+    The defaults are the self-contrastive recipe of Chen et al. (2025): a
+    real row is paired with itself, a negative with another row of the
+    mini-batch, both halves read through the same first-layer weights; rows
+    standardized; the "triangle" activation. Each part is a parameter
+    (``pair_weights``, ``input_normalization``, ``activation``,
+    ``negative_threshold`` and ``positive_penalty``, ``goodness_scope``,
+    ``layer_training``); what each one is worth is measured on the
+    :doc:`/benchmarks` page.
 
     Parameters
     ----------
@@ -69,11 +79,10 @@ class FFTransformer(
         blurred repeatedly with ``[1/4, 1/2, 1/4]`` and thresholded at 0.5:
         in 2-D for images with ``input_shape=(C, H, W)``, else along the
         features), Hinton's negatives. ``"self_contrastive"`` shows the net
-        ``[x, x]`` as positive and ``[x_i, x_j]`` as negative (its input is
-        twice as wide). ``"corrupt"`` takes every feature from another row:
-        a generic negative for tables. The three scored alike on digits
-        (3-fold cross-validation of the training split); the default needs
-        no image structure.
+        the pair ``(x, x)`` as positive and ``(x_i, x_j)`` as negative (see
+        ``pair_weights``). ``"corrupt"`` takes every feature from another
+        row: a generic negative for tables. The default needs no image
+        structure.
     input_shape : tuple of int or None, default=None
         ``(C, H, W)`` for images or ``(C, L)`` for signals, whose product is
         the number of features: the shape hybrid masks are smooth in.
@@ -100,16 +109,16 @@ class FFTransformer(
         With ``channels``: the goodness and the loss at every spatial
         position (the loss averaged over them), or over a block's whole
         output.
-    pair_weights : {"separate", "shared"}, default="separate"
+    pair_weights : {"separate", "shared"}, default="shared"
         With ``negatives="self_contrastive"``: ``"shared"`` reads both rows of
         a pair through the first layer's weights, ``W x1 + W x2 + 2 b`` (a
         positive is then ``2 x``, a negative ``x + x_j``); ``"separate"``
         reads the concatenated pair through weights twice as wide.
-    input_normalization : {"center", "standardize"}, default="center"
+    input_normalization : {"center", "standardize"}, default="standardize"
         Every row is centered on the training mean (``mean_``);
         ``"standardize"`` then scales each row to zero mean and unit
         variance over its features.
-    activation : {"relu", "triangle"}, default="relu"
+    activation : {"relu", "triangle"}, default="triangle"
         What a layer hands on and ``transform`` returns: ``relu(z)``, or
         ``relu(z - mean(z))`` with the mean over the units (over the
         channels at every position of a convolution). The goodness reads
@@ -131,15 +140,14 @@ class FFTransformer(
         Local loss: ``"symba"`` is ``softplus(-symba_scale * (g_pos - g_neg))``
         with each real row paired with its own negative; ``"logistic"`` is
         Hinton's ``sigmoid(goodness - threshold)`` likelihood.
-    goodness : {"mean", "sum"}, default="sum"
-        Mean or sum of the squared activities of a layer. With
-        ``learning_rate_init=0.001``, ``"sum"`` validated best on digits
-        (3-fold cross-validation of a training split: 0.969 to 0.978 for
-        every negative kind with one or two layers; ``"mean"`` with
-        ``learning_rate_init=0.01`` gave 0.900 with hybrid negatives).
+    goodness : {"mean", "sum"}, default="mean"
+        Mean or sum of the squared activities of a layer (of a
+        convolution's channels at each position with
+        ``goodness_scope="position"``).
     threshold : float, default=2.0
         Goodness threshold of the logistic loss (with ``goodness="sum"``,
-        scale it with ``hidden_size``).
+        scale it with ``hidden_size``); the real rows' threshold when
+        ``negative_threshold`` is set.
     symba_scale : float, default=4.0
         Scale of the SymBa loss.
     peer_normalization : float, default=0.0
@@ -148,9 +156,7 @@ class FFTransformer(
     alpha : float, default=0.0
         L2 penalty (weight decay) of every layer's optimizer.
     learning_rate_init : float, default=0.001
-        Learning rate of each layer's Adam optimizer. At 0.01 most units of
-        the second layer die on digits (about 10 of 1,000 are active on a
-        row with ``goodness="mean"``, fewer with ``"sum"``).
+        Learning rate of each layer's Adam optimizer.
     learning_rate : {"constant", "linear"}, default="linear"
         Schedule: ``"linear"`` keeps the rate for the first half of
         ``max_iter``, then decays it linearly towards zero.
@@ -241,6 +247,13 @@ class FFTransformer(
     True
     >>> pipe[0].transform(X[:2] / 16).shape
     (2, 100)
+
+    Convolutional blocks on the 8 x 8 images:
+
+    >>> conv = FFTransformer(channels=[8, 16], input_shape=(1, 8, 8),
+    ...                      max_iter=2, random_state=0).fit(X / 16)
+    >>> conv.transform(X[:2] / 16).shape  # 8 x 4 x 4 + 16 x 2 x 2
+    (2, 192)
     """
 
     _parameter_constraints: dict = {

@@ -168,6 +168,28 @@ def test_model_saved_before_calibrate_holds_out_rows_as_before(spec):
     assert loaded.calibrate is False
 
 
+def test_transformer_saved_before_the_recipe_loads_as_it_was_trained():
+    """A transformer saved before the self-contrastive parts existed had
+    separate pair weights, centered rows and ReLU: it loads with those, its
+    network rebuilt as it was, and gives the same features."""
+    from skff import FFTransformer
+
+    rows = np.random.RandomState(0).rand(40, 12)
+    old = dict(pair_weights="separate", input_normalization="center", activation="relu")
+    est = FFTransformer(hidden_size=8, max_iter=2, random_state=0, **old).fit(rows)
+    state = est.__getstate__()
+    new = ("negative_threshold", "positive_penalty", "layer_training")
+    for name in (*old, *new):
+        del state[name]
+        state["_core_state"]["config"].pop(name)
+    for name in ("channels", "kernel_size", "feature_grid", "goodness_scope"):
+        del state[name]
+    loaded = FFTransformer.__new__(FFTransformer)
+    loaded.__setstate__(state)
+    assert {k: loaded.get_params()[k] for k in old} == old
+    np.testing.assert_array_equal(loaded.transform(rows), est.transform(rows))
+
+
 def test_loaded_model_keeps_training(fitted):
     spec, est, _ = fitted
     loaded = pickle.loads(pickle.dumps(est))
