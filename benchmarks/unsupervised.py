@@ -39,6 +39,7 @@ from threadpoolctl import threadpool_limits
 
 from skff import FFTransformer
 from skff.core import UnsupervisedConvNet
+from skff.core.unsupervised import RECIPE_SETTINGS
 from skff.datasets import load_fashion_mnist
 
 MODELS = ("raw", "random", "rbm", "ff")  # and random_conv with channels
@@ -85,9 +86,7 @@ class RandomConvFeatures(TransformerMixin, BaseEstimator):
             negatives=ff.negatives,
             output_layers=ff.output_layers,
             seed=0 if ff.random_state is None else int(ff.random_state),
-            pair_weights=ff.pair_weights,
-            input_normalization=ff.input_normalization,
-            activation=ff.activation,
+            **{name: getattr(ff, name) for name in RECIPE_SETTINGS},
         )
         core.set_input_offset(X.mean(axis=0))
         self.core_ = core.eval()

@@ -27,6 +27,7 @@ from .core.unsupervised import (
     INPUT_NORMALIZATIONS,
     LAYER_TRAININGS,
     PAIR_WEIGHTS,
+    RECIPE_SETTINGS,
 )
 
 #: seed of the negatives the early-stopping score compares real rows with (the
@@ -489,12 +490,7 @@ class FFTransformer(
             output_layers=self.output_layers,
             objective=self._objective(),
             seed=seed,
-            pair_weights=self.pair_weights,
-            input_normalization=self.input_normalization,
-            activation=self.activation,
-            negative_threshold=self.negative_threshold,
-            positive_penalty=self.positive_penalty,
-            layer_training=self.layer_training,
+            **{name: getattr(self, name) for name in RECIPE_SETTINGS},
         )
         channels = self._channels()
         if channels is None:

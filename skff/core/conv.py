@@ -190,16 +190,20 @@ class FFConv(nn.Module):
     def activate(self, z: torch.Tensor, row_weight=None) -> torch.Tensor:
         """ReLU, pooling and normalization of a pre-activation (``row_weight``:
         the rows' weights in the batch statistics)."""
-        h = F.relu(z)
-        if self.pooling is not None and self.pool_kernel is not None:
-            window = self.pool_kernel
-            if self.n_spatial == 2:
-                pool = F.max_pool2d if self.pooling == "max" else F.avg_pool2d
-            else:
-                pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
-                window = window[0]
-            h = pool(h, window, window)
+        h = self.pool(F.relu(z))
         return h if self.norm is None else self.norm(h, row_weight)
+
+    def pool(self, h: torch.Tensor) -> torch.Tensor:
+        """The block's pooling of activities ``h`` (``h`` itself without)."""
+        if self.pooling is None or self.pool_kernel is None:
+            return h
+        window = self.pool_kernel
+        if self.n_spatial == 2:
+            pool = F.max_pool2d if self.pooling == "max" else F.avg_pool2d
+        else:
+            pool = F.max_pool1d if self.pooling == "max" else F.avg_pool1d
+            window = window[0]
+        return pool(h, window, window)
 
     def forward(self, x: torch.Tensor, row_weight=None) -> torch.Tensor:
         return self.activate(self.conv(x, bias=self.bias), row_weight)

@@ -55,6 +55,15 @@ INPUT_NORMALIZATIONS = ("center", "standardize")
 ACTIVATIONS = ("relu", "triangle")
 GOODNESS_SCOPES = ("image", "position")
 LAYER_TRAININGS = ("joint", "greedy")
+#: the settings of the self-contrastive recipe both cores take by name
+RECIPE_SETTINGS = (
+    "pair_weights",
+    "input_normalization",
+    "activation",
+    "negative_threshold",
+    "positive_penalty",
+    "layer_training",
+)
 
 
 def layer_normalize(h: torch.Tensor) -> torch.Tensor:
@@ -164,12 +173,7 @@ class _UnsupervisedCore(LocalTrainingCore):
             input_shape=None if self.input_shape is None else list(self.input_shape),
             output_layers=self._output_layers_param,
             seed=self.seed,
-            pair_weights=self.pair_weights,
-            input_normalization=self.input_normalization,
-            activation=self.activation,
-            negative_threshold=self.negative_threshold,
-            positive_penalty=self.positive_penalty,
-            layer_training=self.layer_training,
+            **{name: getattr(self, name) for name in RECIPE_SETTINGS},
             **super().get_config(),
         )
 
@@ -332,15 +336,7 @@ class _UnsupervisedCore(LocalTrainingCore):
                 F.softplus(obj.threshold - g_pos).mean()
                 + F.softplus(g_neg - self.negative_threshold).mean()
             )
-        elif g_pos.dim() == 1:
-            loss = ff_loss(
-                g_pos,
-                g_neg,
-                kind=obj.loss,
-                threshold=obj.threshold,
-                symba_scale=obj.symba_scale,
-            )
-        else:  # one pair per position
+        else:  # one pair per row, or per position of a convolution
             loss = ff_loss(
                 g_pos.reshape(-1),
                 g_neg.reshape(-1),
@@ -677,13 +673,7 @@ layer_training
         return block.conv(h, bias=bias)
 
     def hand_on(self, i: int, z: torch.Tensor) -> torch.Tensor:
-        a = self.activate(z)
-        window = self.layers[i].pool_kernel
-        if window is None:
-            return a
-        if self.n_spatial == 2:
-            return F.max_pool2d(a, window, window)
-        return F.max_pool1d(a, window[0], window[0])
+        return self.layers[i].pool(self.activate(z))
 
     def block_goodness(self, z: torch.Tensor) -> torch.Tensor:
         if self.goodness_scope == "image":
